@@ -1,0 +1,15 @@
+"""glassnet: a glass-box deep learning framework on NumPy with the Keras 3 API.
+
+    import glassnet as gn
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+"""
+__version__ = "0.1.0"
+
+from glassnet import backend
+from glassnet.autograd import no_grad, enable_grad, is_grad_enabled
+from glassnet.tensor import Tensor, tensor, _install_methods
+from glassnet import ops
+from glassnet.gradcheck import gradcheck, GradcheckError
+
+_install_methods()
+del _install_methods

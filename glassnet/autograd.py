@@ -1,0 +1,145 @@
+"""Reverse-mode automatic differentiation: the Op base class, grad mode and backward().
+
+An op runs its ``forward`` on plain NumPy arrays and, when any input needs a gradient,
+records itself as the creator of its output tensor. ``backward`` walks the recorded graph
+in reverse topological order and calls each op's ``backward`` with the gradient of its
+output, on plain arrays (first-order only: no graph is built during backward).
+
+Conventions every op follows:
+- ``backward(g)`` returns one gradient (or None) per input, shaped like that input;
+- it never writes into ``g`` or into saved arrays (gradients may be shared views);
+- ``self.needs[i]`` tells whether input i needs a gradient, so costly ones can be skipped.
+"""
+import threading
+
+_state = threading.local()
+
+# Called as hook(op, input_tensors, output_array) after every recorded or unrecorded op
+# forward; used by anomaly detection and explain (see glassnet.debug). Empty: no cost.
+forward_hooks = []
+
+
+def is_grad_enabled():
+    """Whether ops currently record a graph (False inside ``no_grad()``)."""
+    return getattr(_state, "enabled", True)
+
+
+class _GradMode:
+    """Context manager (and decorator) that sets grad recording on or off, then restores."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        _state.enabled = self.enabled
+
+    def __exit__(self, *exc):
+        _state.enabled = self.prev
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def no_grad():
+    """``with gn.no_grad():`` nothing inside records a graph (inference, weight updates)."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """``with gn.enable_grad():`` recording on again, e.g. inside a no_grad block."""
+    return _GradMode(True)
+
+
+class Op:
+    """A differentiable operation: ``forward`` on arrays, ``backward`` from output grad.
+
+    Subclasses set ``name`` and implement both methods; ``apply`` wires them into the graph.
+    """
+
+    name = "op"
+    __slots__ = ("inputs", "needs", "__dict__")
+
+    def forward(self, *arrays, **kwargs):
+        raise NotImplementedError
+
+    def backward(self, g):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **kwargs):
+        """Run the op on Tensors and return a Tensor that remembers this op if needed."""
+        from glassnet.tensor import Tensor
+
+        op = cls()
+        needs = tuple(t.requires_grad for t in inputs)
+        record = is_grad_enabled() and True in needs
+        op.needs = needs
+        out = op.forward(*[t.data for t in inputs], **kwargs)
+        if forward_hooks:
+            for hook in forward_hooks:
+                hook(op, inputs, out)
+        if record:
+            op.inputs = inputs
+            return Tensor._from_op(out, op)
+        return Tensor._from_op(out, None)
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+def topological_order(root):
+    """Tensors reachable from ``root`` through recorded ops, inputs before outputs."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        op = t._op
+        if op is not None:
+            for parent in op.inputs:
+                if parent._op is not None and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def backward(root, grad):
+    """Send ``grad`` (d out / d root) back through the graph; leaves accumulate ``.grad``."""
+    pending = {id(root): grad}
+    for t in reversed(topological_order(root)):
+        g = pending.pop(id(t), None)
+        if g is None:
+            continue
+        if t._retain:
+            t.grad = g if t.grad is None else t.grad + g
+        op = t._op
+        grads = op.backward(g)
+        for parent, pg, need in zip(op.inputs, grads, op.needs):
+            if pg is None or not need:
+                continue
+            if pg.shape != parent.data.shape:
+                raise RuntimeError(
+                    f"{op.name} backward produced a gradient of shape {pg.shape} for an "
+                    f"input of shape {parent.data.shape}; this is a bug in glassnet"
+                )
+            if pg.dtype != parent.data.dtype:
+                pg = pg.astype(parent.data.dtype)
+            if parent._op is None:
+                parent.grad = pg if parent.grad is None else parent.grad + pg
+            else:
+                key = id(parent)
+                prev = pending.get(key)
+                pending[key] = pg if prev is None else prev + pg
