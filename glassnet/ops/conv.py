@@ -1,0 +1,361 @@
+"""Convolution, channels_last, Keras 3 kernel layouts: conv (1-D/2-D) and conv_transpose.
+
+    y[n, i, j, f] = sum_{a, b, c} x_pad[n, i*s + a*d, j*s + b*d, c] * w[a, b, c, f]
+
+(cross-correlation, no kernel flip, as in Keras). The work is one GEMM: the input patches
+are copied into an im2col matrix ``cols`` of shape (N*OH*OW, KH*KW*C) and multiplied by the
+kernel viewed as (KH*KW*C, F). Backward: dW = cols^T @ G; dx = col2im(G @ W^T): for each
+kernel offset, G @ W[a, b]^T added into a strided slice of a padded buffer, then cropped.
+1-D convolution runs the 2-D code with height 1; groups run as a batched matmul.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from glassnet.autograd import Op
+from glassnet.ops._util import check_float
+from glassnet.tensor import as_tensor
+
+_RANK_NAMES = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
+
+
+# ---- argument normalisation ----------------------------------------------------------
+def _ints(op, name, value, rank):
+    """``value`` (int or sequence of ``rank`` ints, each >= 1) as a tuple of ``rank`` ints."""
+    if isinstance(value, (int, np.integer)):
+        out = (int(value),) * rank
+    else:
+        try:
+            out = tuple(int(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{op}: {name} must be an int or a tuple of {rank} ints, received {value!r}") from None
+        if len(out) != rank:
+            raise ValueError(f"{op}: {name} must be an int or a tuple of {rank} ints for a {rank}-D op, received {value!r}")
+    if min(out) < 1:
+        raise ValueError(f"{op}: {name} must be positive, received {value!r}")
+    return out
+
+
+def same_padding(size, k_eff, stride):
+    """TensorFlow/Keras "same": output ceil(size/stride); pad total split with the extra after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k_eff - size, 0)
+    return total // 2, total - total // 2
+
+
+def _padding(op, padding, sizes, k_effs, strides):
+    """Per spatial dim (before, after) pads from "valid", "same", "causal", an int or pairs."""
+    rank = len(sizes)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return [(0, 0)] * rank
+        if mode == "same":
+            return [same_padding(n, k, s) for n, k, s in zip(sizes, k_effs, strides)]
+        if mode == "causal":
+            if rank != 1:
+                raise ValueError(f"{op}: padding='causal' is only for 1-D convolution, received a {rank}-D kernel")
+            return [(k_effs[0] - 1, 0)]
+        raise ValueError(f"{op}: padding must be 'valid', 'same'{', causal' if rank == 1 else ''}, an int or (before, after) pairs, received {padding!r}")
+    try:
+        if isinstance(padding, (int, np.integer)):
+            pads = [(int(padding),) * 2] * rank
+        elif rank == 1 and len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
+            pads = [tuple(int(p) for p in padding)]
+        else:
+            if len(padding) != rank:
+                raise ValueError
+            pads = [(int(p), int(p)) if isinstance(p, (int, np.integer)) else tuple(int(q) for q in p) for p in padding]
+            if any(len(p) != 2 for p in pads):
+                raise ValueError
+    except (TypeError, ValueError):
+        raise ValueError(f"{op}: padding must be 'valid', 'same', an int, or {rank} ints / (before, after) pairs, received {padding!r}") from None
+    if any(p < 0 for pair in pads for p in pair):
+        raise ValueError(f"{op}: padding must not be negative, received {padding!r}")
+    return pads
+
+
+# ---- im2col / col2im -------------------------------------------------------------------
+def _im2col(xp, out_hw, k_hw, strides, dilation, groups):
+    """Patches of the padded NHWC input as (N*OH*OW, G, KH*KW*Cg), one row per output pixel."""
+    N, _, _, C = xp.shape
+    (OH, OW), (KH, KW), (sh, sw), (dh, dw) = out_hw, k_hw, strides, dilation
+    cg = C // groups
+    if cg >= 8:
+        # wide channels: one copy of a 7-D strided view (1.5 ms vs 2.8 ms for the offset loop,
+        # 32x28x28x32, 3x3): the copy's inner run is KW*C contiguous numbers
+        sN, sH, sW, sC = xp.strides
+        view = as_strided(xp, (N, OH, OW, groups, KH, KW, cg),
+                          (sN, sH * sh, sW * sw, sC * cg, sH * dh, sW * dw, sC), writeable=False)
+        cols = np.ascontiguousarray(view)
+    else:
+        # few channels (first layer): one strided copy per kernel offset runs along OW instead
+        # of along C (0.10 ms vs 0.34 ms for 32x28x28x1, 3x3)
+        cols = np.empty((N, OH, OW, groups, KH, KW, cg), xp.dtype)
+        x5 = xp.reshape(xp.shape[:3] + (groups, cg))
+        for a in range(KH):
+            for b in range(KW):
+                cols[:, :, :, :, a, b, :] = x5[:, a * dh:a * dh + sh * (OH - 1) + 1:sh,
+                                                 b * dw:b * dw + sw * (OW - 1) + 1:sw]
+    return cols.reshape(N * OH * OW, groups, KH * KW * cg)
+
+
+def _col2im_gemm(gmat, w4, target_shape, out_hw, k_hw, strides, dilation, groups):
+    """Adjoint of im2col + GEMM: target[patch k of row m] += gmat[m] @ w4[k]^T, for every offset k.
+
+    gmat is (N*OH*OW, G*Fg) and w4 is (KH, KW, Cg, G*Fg); target is NHWC with G*Cg channels.
+    One small GEMM per kernel offset whose contiguous (M, C) result is added into a strided
+    slice: 9.4 ms against 19.4 ms for one (M, KH*KW*C) GEMM followed by a col2im of its
+    strided columns (32x28x28x32 -> 64, 3x3, float32, 2 threads).
+    """
+    N, Hp, Wp, C = target_shape
+    (OH, OW), (KH, KW), (sh, sw), (dh, dw) = out_hw, k_hw, strides, dilation
+    M, cg = gmat.shape[0], C // groups
+    out = np.zeros(target_shape, np.result_type(gmat, w4))
+    o5 = out.reshape(N, Hp, Wp, groups, cg)
+    if groups > 1:
+        gg = gmat.reshape(M, groups, -1).transpose(1, 0, 2)             # (G, M, Fg)
+    for a in range(KH):
+        for b in range(KW):
+            if groups == 1:
+                part = gmat @ w4[a, b].T                                  # (M, C)
+            else:
+                wk = w4[a, b].reshape(cg, groups, -1).transpose(1, 2, 0)  # (G, Fg, Cg)
+                part = np.matmul(gg, wk).transpose(1, 0, 2)               # (M, G, Cg)
+            o5[:, a * dh:a * dh + sh * (OH - 1) + 1:sh, b * dw:b * dw + sw * (OW - 1) + 1:sw] += part.reshape(N, OH, OW, groups, cg)
+    return out
+
+
+def _pad(x, pads):
+    """Zero-pad the two spatial axes of an NHWC array (no copy when there is nothing to pad)."""
+    if not any(p for pair in pads for p in pair):
+        return x
+    return np.pad(x, ((0, 0), *pads, (0, 0)))
+
+
+def _crop(xp, pads):
+    (t, _), (l, _) = pads
+    return xp[:, t:xp.shape[1] - pads[0][1], l:xp.shape[2] - pads[1][1]]
+
+
+def _gemm_fwd(cols, w2, groups):
+    """(M, G, K) patches times (G, K, Fg) kernels -> (M, G*Fg)."""
+    if groups == 1:
+        return cols[:, 0] @ w2[0]
+    out = np.matmul(cols.transpose(1, 0, 2), w2)           # (G, M, Fg)
+    return out.transpose(1, 0, 2).reshape(cols.shape[0], -1)
+
+
+def _gemm_dw(cols, g2, groups):
+    """Patches^T times output grads -> (G, K, Fg)."""
+    if groups == 1:
+        return (cols[:, 0].T @ g2)[None]
+    gg = g2.reshape(g2.shape[0], groups, -1).transpose(1, 0, 2)
+    return np.matmul(cols.transpose(1, 2, 0), gg)
+
+
+def _kernel_groups(w4, groups):
+    """(KH, KW, Cg, F) kernel as (G, KH*KW*Cg, Fg)."""
+    KH, KW, cg, F = w4.shape
+    return w4.reshape(KH * KW * cg, groups, F // groups).transpose(1, 0, 2)
+
+
+def _kernel_from_groups(dw, shape):
+    """(G, KH*KW*Cg, Fg) back to the (KH, KW, Cg, F) kernel layout."""
+    return dw.transpose(1, 0, 2).reshape(shape)
+
+
+# ---- conv ------------------------------------------------------------------------------
+class Conv(Op):
+    """y = x ⋆ w (cross-correlation);  dw = cols(x)^T @ g,  dx = col2im(g @ w^T) (cropped)."""
+    name = "conv"
+
+    def forward(self, x, w, strides, pads, dilation, groups):
+        self.xshape, self.wshape = x.shape, w.shape
+        if w.ndim == 3:                       # 1-D: height 1
+            x, w = x[:, None], w[None]
+        N, H, W, C = x.shape
+        KH, KW, cg, F = w.shape
+        xp = _pad(x, pads)
+        OH = (xp.shape[1] - (KH - 1) * dilation[0] - 1) // strides[0] + 1
+        OW = (xp.shape[2] - (KW - 1) * dilation[1] - 1) // strides[1] + 1
+        geom = ((OH, OW), (KH, KW), strides, dilation, groups)
+        cols = _im2col(xp, *geom)
+        w2 = _kernel_groups(w, groups)
+        out = _gemm_fwd(cols, w2, groups).reshape(N, OH, OW, F)
+        self.geom, self.pads, self.xpshape = geom, pads, xp.shape
+        self.cols = cols if self.needs[1] else None
+        self.w4 = w if self.needs[0] else None
+        return out.reshape((N,) + out.shape[2:]) if len(self.wshape) == 3 else out
+
+    def backward(self, g):
+        (OH, OW), (KH, KW), _, _, groups = self.geom
+        N = self.xshape[0]
+        g2 = g.reshape(N * OH * OW, -1)
+        dx = dw = None
+        if self.needs[0]:
+            dxp = _col2im_gemm(g2, self.w4, self.xpshape, *self.geom)
+            dx = _crop(dxp, self.pads).reshape(self.xshape)
+        if self.needs[1]:
+            dw = _kernel_from_groups(_gemm_dw(self.cols, g2, groups), self.wshape)
+        return dx, dw
+
+
+def _check_inputs(op, x, kernel):
+    x, kernel = as_tensor(x), as_tensor(kernel)
+    check_float(op, x)
+    check_float(op, kernel)
+    if kernel.ndim not in (3, 4):
+        raise ValueError(
+            f"{op}: expected a kernel of rank 3 (k, in, filters) for 1-D or rank 4 "
+            f"(kh, kw, in, filters) for 2-D, received shape {kernel.shape}"
+        )
+    rank = kernel.ndim - 2
+    if x.ndim != rank + 2:
+        hint = "; add a batch axis (x[None])" if x.ndim == rank + 1 else ""
+        raise ValueError(
+            f"{op}: a {rank}-D kernel of shape {kernel.shape} expects x of rank {rank + 2} "
+            f"{_RANK_NAMES[rank]}, received shape {x.shape}{hint}"
+        )
+    return x, kernel, rank
+
+
+def conv(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1):
+    """1-D or 2-D convolution (Keras ``ops.conv``, channels_last), without bias.
+
+    x: (N, *spatial, C_in); kernel: (*k, C_in // groups, F), Keras layout, whose rank picks
+    1-D (k, in, F) or 2-D (kh, kw, in, F). Returns (N, *out_spatial, F).
+    padding: "valid", "same" (TensorFlow split: any odd extra pixel goes after), "causal"
+    (1-D: left pad (k-1)*d), an int, or per-dim ints / (before, after) pairs.
+    groups: input channels and filters split into ``groups`` independent convolutions
+    (groups == C_in is a depthwise convolution).
+    """
+    op = "conv"
+    x, kernel, rank = _check_inputs(op, x, kernel)
+    strides = _ints(op, "strides", strides, rank)
+    dilation = _ints(op, "dilation_rate", dilation_rate, rank)
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, received {groups!r}")
+    c_in, cg, filters = x.shape[-1], kernel.shape[-2], kernel.shape[-1]
+    if c_in % groups or filters % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide the input channels ({c_in}) and the filters "
+            f"({filters}); received x of shape {x.shape} and kernel of shape {kernel.shape}"
+        )
+    if cg * groups != c_in:
+        raise ValueError(
+            f"{op}: x has {c_in} channels but the kernel of shape {kernel.shape} expects "
+            f"{cg * groups} ({cg} per group x {groups} groups); its axis -2 must be "
+            f"channels // groups = {c_in // groups}"
+        )
+    k = kernel.shape[:rank]
+    k_eff = [(kk - 1) * d + 1 for kk, d in zip(k, dilation)]
+    sizes = x.shape[1:-1]
+    pads = _padding(op, padding, sizes, k_eff, strides)
+    for n, (b, a), ke in zip(sizes, pads, k_eff):
+        if n + b + a < ke:
+            raise ValueError(
+                f"{op}: the kernel (size {tuple(k)}, dilation {dilation}, so it spans {tuple(k_eff)}) "
+                f"is larger than the padded input (spatial shape {sizes}, padding {pads}); "
+                f"use a smaller kernel or padding='same'"
+            )
+    if rank == 1:
+        strides, dilation, pads = (1,) + strides, (1,) + dilation, [(0, 0)] + pads
+    return Conv.apply(x, kernel, strides=strides, pads=pads, dilation=dilation, groups=int(groups))
+
+
+# ---- conv_transpose -----------------------------------------------------------------------
+def deconv_output_length(length, k, padding, output_padding, stride, dilation):
+    """Keras' output length of a transposed convolution (keras.src.ops.operation_utils)."""
+    k = (k - 1) * dilation + 1
+    if output_padding is None:
+        return length * stride + max(k - stride, 0) if padding == "valid" else length * stride
+    pad = k // 2 if padding == "same" else 0
+    return (length - 1) * stride + k - 2 * pad + output_padding
+
+
+class ConvTranspose(Op):
+    """y = col2im(x @ w^T) cropped (the input-gradient of conv);  dx = conv(g, w), dw = cols(g)^T x."""
+    name = "conv_transpose"
+
+    def forward(self, x, w, strides, dilation, out_hw, before):
+        self.xshape, self.wshape = x.shape, w.shape
+        if w.ndim == 3:
+            x, w = x[:, None], w[None]
+        N, H, W, C = x.shape
+        KH, KW, F, _ = w.shape
+        full = tuple((n - 1) * s + (k - 1) * d + 1 for n, s, k, d in zip((H, W), strides, (KH, KW), dilation))
+        geom = ((H, W), (KH, KW), strides, dilation, 1)
+        x2 = x.reshape(N * H * W, C)
+        yfull = _col2im_gemm(x2, w, (N,) + full + (F,), *geom)
+        # crop `before` pixels; Keras' output may also be longer than `full` (zeros after)
+        pads = [(b, f - b - o) for b, o, f in zip(before, out_hw, full)]
+        self.geom, self.full, self.pads = geom, full, pads
+        self.x2 = x2 if self.needs[1] else None
+        self.w2 = w.reshape(KH * KW * F, C) if self.needs[0] else None
+        y = _window(yfull, pads)
+        return y.reshape((N,) + y.shape[2:]) if len(self.wshape) == 3 else y
+
+    def backward(self, g):
+        g4 = g[:, None] if len(self.wshape) == 3 else g
+        gfull = _window(g4, [(-b, -a) for b, a in self.pads])
+        cols = _im2col(gfull, *self.geom)[:, 0]   # (N*H*W, KH*KW*F)
+        dx = dw = None
+        if self.needs[0]:
+            dx = (cols @ self.w2).reshape(self.xshape)
+        if self.needs[1]:
+            dw = (cols.T @ self.x2).reshape(self.wshape)
+        return dx, dw
+
+
+def _window(a, pads):
+    """Crop (positive) or zero-extend (negative) ``pads`` = [(before, after)] on the spatial axes."""
+    if all(b >= 0 and e >= 0 for b, e in pads):
+        return _crop(a, [(b, e) for b, e in pads]) if any(b or e for b, e in pads) else a
+    ext = [(max(-b, 0), max(-e, 0)) for b, e in pads]
+    a = np.pad(_crop(a, [(max(b, 0), max(e, 0)) for b, e in pads]), ((0, 0), *ext, (0, 0)))
+    return a
+
+
+def conv_transpose(x, kernel, strides=1, padding="valid", output_padding=None, dilation_rate=1):
+    """Transposed convolution (Keras ``ops.conv_transpose`` / Conv2DTranspose), without bias.
+
+    x: (N, *spatial, C_in); kernel: (*k, F, C_in) in Keras' Conv2DTranspose layout (note:
+    filters before input channels). Returns (N, *out_spatial, F), each out length from
+    Keras' ``deconv_output_length``: "valid": n*s + max(k_eff - s, 0); "same": n*s; with
+    output_padding p: (n-1)*s + k_eff - 2*pad + p. It is the gradient of ``conv`` with respect
+    to its input (TensorFlow's padding split), so it inverts conv's shape change.
+    """
+    op = "conv_transpose"
+    x, kernel, rank = _check_inputs(op, x, kernel)
+    strides = _ints(op, "strides", strides, rank)
+    dilation = _ints(op, "dilation_rate", dilation_rate, rank)
+    if x.shape[-1] != kernel.shape[-1]:
+        raise ValueError(
+            f"{op}: x has {x.shape[-1]} channels but the kernel of shape {kernel.shape} expects "
+            f"{kernel.shape[-1]} (the kernel layout is (*k, filters, in_channels))"
+        )
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be 'valid' or 'same', received {padding!r}")
+    padding = padding.lower()
+    if output_padding is not None:
+        output_padding = tuple(int(p) for p in ((output_padding,) * rank if isinstance(output_padding, (int, np.integer)) else output_padding))
+        if len(output_padding) != rank or any(p < 0 or p >= s for p, s in zip(output_padding, strides)):
+            raise ValueError(
+                f"{op}: output_padding must be {rank} non-negative ints each smaller than the "
+                f"stride {strides}, received {output_padding!r}"
+            )
+    k = kernel.shape[:rank]
+    k_eff = [(kk - 1) * d + 1 for kk, d in zip(k, dilation)]
+    sizes = x.shape[1:-1]
+    ops_ = output_padding or (None,) * rank
+    out = [deconv_output_length(n, kk, padding, p, s, d) for n, kk, p, s, d in zip(sizes, k, ops_, strides, dilation)]
+    if min(out) < 1:
+        raise ValueError(f"{op}: output size {tuple(out)} is empty for x of shape {x.shape} and kernel {kernel.shape}")
+    # where conv(y) with this padding would read: TensorFlow pads `total // 2` before
+    before = []
+    for n, o, ke, s in zip(sizes, out, k_eff, strides):
+        total = max((n - 1) * s + ke - o, 0) if padding == "same" else 0
+        before.append(total // 2)
+    if rank == 1:
+        strides, dilation, out, before = (1,) + strides, (1,) + dilation, [1] + out, [0] + before
+    return ConvTranspose.apply(x, kernel, strides=strides, dilation=dilation, out_hw=tuple(out), before=tuple(before))
