@@ -1,0 +1,65 @@
+"""Adam: steps scaled by running estimates of the gradient's first and second moments.
+
+    m <- m + (1 - beta_1)(g - m);   v <- v + (1 - beta_2)(g^2 - v);   (amsgrad: v_hat <- max(v_hat, v))
+    w <- w - lr_t * m / (sqrt(v) + epsilon),   lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+(Keras folds both bias corrections into lr_t, so epsilon is added to the uncorrected sqrt(v).)
+Defaults: learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False.
+Slots in Keras' order: "momentum", "velocity" interleaved per variable, then "velocity_hat".
+"""
+import numpy as np
+
+from glassnet.optimizers.base import Optimizer, _number
+
+
+class Adam(Optimizer):
+    """Kingma & Ba's Adam, with the AMSGrad variant (keras.optimizers.Adam)."""
+
+    _cycled_hyperparameter = "beta_1"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=None,
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
+        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, name=name, **kwargs)
+        cls = type(self).__name__
+        self.beta_1 = _number(cls, "beta_1", beta_1, allow_none=False)
+        self.beta_2 = _number(cls, "beta_2", beta_2, allow_none=False)
+        self.epsilon = _number(cls, "epsilon", epsilon, allow_none=False)
+        self.amsgrad = bool(amsgrad)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._velocities = self.add_optimizer_variables(var_list, ["momentum", "velocity"])
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
+
+    def update_step(self, gradient, variable, learning_rate):
+        w, g, f = variable.data, gradient, variable.dtype.type
+        i = self._get_variable_index(variable)
+        beta_1 = self._hyper("beta_1")
+        t = f(self._step() + 1)
+        lr_t = learning_rate * np.sqrt(f(1) - np.power(f(self.beta_2), t)) / (f(1) - np.power(f(beta_1), t))
+        m, v = self._momentums[i].data, self._velocities[i].data
+        tmp, den = self._scratch(w, 0), self._scratch(w, 1)
+        m *= f(beta_1)
+        np.multiply(g, f(1 - beta_1), out=tmp)
+        m += tmp
+        v *= f(self.beta_2)
+        np.multiply(g, g, out=tmp)
+        tmp *= f(1 - self.beta_2)
+        v += tmp
+        if self.amsgrad:
+            v_hat = self._velocity_hats[i].data
+            np.maximum(v_hat, v, out=v_hat)
+            v = v_hat
+        np.sqrt(v, out=den)
+        den += f(self.epsilon)
+        np.multiply(m, lr_t, out=tmp)
+        tmp /= den
+        w -= tmp
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad})
+        return config
