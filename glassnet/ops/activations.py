@@ -60,8 +60,9 @@ class Elu(Op):
 
     def forward(self, x, alpha=1.0):
         self.x, self.alpha = x, alpha
-        self.ex = np.exp(np.minimum(x, 0))
-        return np.where(x > 0, x, alpha * (self.ex - 1)).astype(x.dtype, copy=False)
+        xm = np.minimum(x, 0)
+        self.ex = np.exp(xm)
+        return np.where(x > 0, x, alpha * np.expm1(xm)).astype(x.dtype, copy=False)
 
     def backward(self, g):
         return (g * np.where(self.x > 0, 1, self.alpha * self.ex).astype(g.dtype, copy=False),)
