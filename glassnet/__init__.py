@@ -10,6 +10,13 @@ from glassnet.autograd import no_grad, enable_grad, is_grad_enabled
 from glassnet.tensor import Tensor, tensor, _install_methods
 from glassnet import ops
 from glassnet.gradcheck import gradcheck, GradcheckError
+from glassnet.variables import Variable
+from glassnet import activations, constraints, initializers, regularizers
+from glassnet import losses, metrics, optimizers
+from glassnet import layers, models
+from glassnet.layers import Input, InputLayer, Layer
+from glassnet.models import Model, Sequential
+from glassnet import training, callbacks, utils, datasets
 
 _install_methods()
 del _install_methods

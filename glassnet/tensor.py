@@ -30,7 +30,7 @@ def _to_array(data, dtype=None):
 class Tensor:
     """An n-dimensional array that records the operations applied to it for autodiff."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_retain", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_retain", "name", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):
@@ -44,6 +44,7 @@ class Tensor:
         self._op = None
         self._retain = False
         self.name = name
+        self._keras_mask = None
 
     @classmethod
     def _from_op(cls, data, op):
@@ -55,6 +56,7 @@ class Tensor:
         t._op = op
         t._retain = False
         t.name = None
+        t._keras_mask = None
         return t
 
     # ---- array facts -------------------------------------------------------------

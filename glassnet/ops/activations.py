@@ -68,6 +68,20 @@ class Elu(Op):
         return (g * np.where(self.x > 0, 1, self.alpha * self.ex).astype(g.dtype, copy=False),)
 
 
+class Softplus(Op):
+    """z = ln(1 + e^x), computed as max(x, 0) + ln(1 + e^-|x|);  dz/dx = sigmoid(x)."""
+    name = "softplus"
+
+    def forward(self, x):
+        self.x = x
+        return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        e = np.exp(-np.abs(self.x))
+        sig = np.where(self.x >= 0, 1 / (1 + e), e / (1 + e)).astype(g.dtype, copy=False)
+        return (g * sig,)
+
+
 class Softmax(Op):
     """z = e^x / sum e^x along an axis;  dx = z (g - sum(g z))."""
     name = "softmax"
@@ -138,9 +152,8 @@ def selu(x):
 
 
 def softplus(x):
-    """ln(1 + e^x), stable for large |x|: max(x, 0) + ln(1 + e^-|x|)."""
-    x = as_tensor(x)
-    return add(relu(x), m.log1p(m.exp(-m.abs(x))))
+    """ln(1 + e^x), stable for large |x| (exact gradient 1/2 at 0, unlike a relu composition)."""
+    return Softplus.apply(as_tensor(x))
 
 
 def softsign(x):

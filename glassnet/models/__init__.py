@@ -1,0 +1,4 @@
+"""Models: Model (functional and subclassed), Sequential; saving and loading."""
+from glassnet.models.model import Model
+from glassnet.models.functional import Functional
+from glassnet.models.sequential import Sequential

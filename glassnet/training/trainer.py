@@ -1,0 +1,255 @@
+"""compile / fit / evaluate / predict and the *_on_batch methods, Keras 3's semantics.
+
+One training step: forward with training=True, total loss (compiled loss plus the layers'
+regularisation losses), backward, optimizer update; metrics see the predictions. Nothing
+in ``predict`` records a graph. A model may override ``train_step(data)`` /
+``test_step(data)`` as in Keras; the loop then calls it and uses the logs it returns.
+"""
+import sys
+
+import numpy as np
+
+from glassnet import optimizers as optimizers_mod
+from glassnet import random as gn_random
+from glassnet.autograd import no_grad
+from glassnet.callbacks.base import CallbackList
+from glassnet.metrics import Mean
+from glassnet.tensor import Tensor
+from glassnet.training import data_adapter
+from glassnet.training.compile_utils import CompiledLoss, CompiledMetrics
+
+
+def _output_names(model):
+    outputs = getattr(model, "outputs", None)
+    if outputs and len(outputs) > 1:
+        return [t.node.layer.name for t in outputs]
+    return ["output"]
+
+
+def _resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1 if hasattr(sys.stdout, "isatty") and sys.stdout.isatty() else 2
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1, 2 or \"auto\", received {verbose!r}")
+    return verbose
+
+
+def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+            run_eagerly=False, steps_per_execution=1, jit_compile="auto", auto_scale_loss=True):
+    """Configure training: optimizer, loss(es) and metrics (strings or objects)."""
+    model.optimizer = optimizers_mod.get(optimizer)
+    names = _output_names(model)
+    model._compile_config = dict(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+                                 weighted_metrics=weighted_metrics)
+    model.loss = loss
+    model._compiled_loss = CompiledLoss(loss, loss_weights, names) if loss is not None else None
+    model._compiled_metrics = CompiledMetrics(metrics, weighted_metrics, loss, names)
+    model._loss_tracker = Mean(name="loss")
+    model.compiled = True
+    model.stop_training = False
+    model.history = None
+
+
+def _require_compiled(model, what):
+    if not getattr(model, "compiled", False):
+        raise RuntimeError(f'{what}: model "{model.name}" must be compiled first: call model.compile(optimizer=..., loss=...)')
+
+
+def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    """Total loss of a batch: the compiled loss plus the regularisation losses."""
+    if model._compiled_loss is None:
+        raise ValueError(f'model "{model.name}" was compiled without a loss; pass loss= to compile')
+    total, _ = model._compiled_loss(y, y_pred, sample_weight)
+    for term in model.losses:
+        total = total + term
+    return total
+
+
+def train_step(model, data):
+    x, y, sample_weight = data
+    trainable = model.trainable_weights
+    for v in trainable:
+        v.grad = None
+    y_pred = model(x, training=True)
+    loss = compute_loss(model, x, y, y_pred, sample_weight)
+    loss.backward()
+    model.optimizer.apply([v.grad for v in trainable], trainable)
+    return _update_metrics(model, loss, y, y_pred, sample_weight, x)
+
+
+def test_step(model, data):
+    x, y, sample_weight = data
+    with no_grad():
+        y_pred = model(x, training=False)
+        loss = compute_loss(model, x, y, y_pred, sample_weight)
+    return _update_metrics(model, loss, y, y_pred, sample_weight, x)
+
+
+def _batch_size(x):
+    first = data_adapter._flat(x)[0]
+    return first.shape[0]
+
+
+def _update_metrics(model, loss, y, y_pred, sample_weight, x):
+    model._loss_tracker.update_state(float(loss.data), sample_weight=_batch_size(x))
+    if y is not None:
+        model._compiled_metrics.update(y, y_pred, sample_weight)
+    return get_metrics_result(model)
+
+
+def get_metrics_result(model):
+    logs = model._compiled_metrics.results()
+    logs["loss"] = float(model._loss_tracker.result())
+    return logs
+
+
+def reset_metrics(model):
+    model._loss_tracker.reset_state()
+    model._compiled_metrics.reset()
+
+
+def _step_fn(model, name):
+    """The model's own train_step/test_step if it overrides Keras' hook, else ours."""
+    custom = getattr(type(model), name, None)
+    if custom is not None:
+        def run(data):
+            x, y, sw = data
+            return custom(model, x if y is None and sw is None else (x, y) if sw is None else (x, y, sw))
+        return run
+    return lambda data: (train_step if name == "train_step" else test_step)(model, data)
+
+
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+        steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
+    """Train for ``epochs`` epochs; returns the History callback."""
+    _require_compiled(model, "fit")
+    verbose = _resolve_verbose(verbose)
+    data = data_adapter.adapt(x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch)
+    val = None
+    if validation_split:
+        if validation_data is not None:
+            raise ValueError("fit: give validation_split or validation_data, not both")
+        if not isinstance(data, data_adapter.ArrayData):
+            raise ValueError("fit: validation_split needs array data; pass validation_data for generators")
+        data, val = data.split(validation_split)
+    elif validation_data is not None:
+        val = validation_data
+    if not isinstance(val, (tuple, list)) and val is not None:
+        val = data_adapter.adapt(val, steps=validation_steps)
+    elif val is not None:
+        if len(val) not in (2, 3):
+            raise ValueError(f"fit: validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight), received {len(val)} items")
+        val = data_adapter.adapt(val[0], val[1], val[2] if len(val) == 3 else None,
+                                 validation_batch_size or batch_size, steps=validation_steps)
+
+    step = _step_fn(model, "train_step")
+    cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
+                       epochs=epochs, steps=data.steps)
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs = epoch_logs = {}
+    for epoch in range(initial_epoch, epochs):
+        reset_metrics(model)
+        cbs.on_epoch_begin(epoch)
+        for i, batch in enumerate(data.batches(gn_random.generator() if shuffle else None)):
+            cbs.on_train_batch_begin(i)
+            logs = step(batch)
+            cbs.on_train_batch_end(i, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        if val is not None and (epoch + 1) % validation_freq == 0:
+            val_logs = _evaluate_source(model, val, callbacks=None)
+            epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+        cbs.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(epoch_logs)
+    return model.history
+
+
+def _evaluate_source(model, source, callbacks=None, verbose=0):
+    reset_metrics(model)
+    step = _step_fn(model, "test_step")
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                       steps=source.steps, mode="test")
+    cbs.on_test_begin()
+    logs = {}
+    for i, batch in enumerate(source.batches()):
+        cbs.on_test_batch_begin(i)
+        logs = step(batch)
+        cbs.on_test_batch_end(i, logs)
+    cbs.on_test_end(logs)
+    return logs
+
+
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+             callbacks=None, return_dict=False):
+    """Loss and metrics on the given data (no weight changes)."""
+    _require_compiled(model, "evaluate")
+    verbose = _resolve_verbose(verbose)
+    source = data_adapter.adapt(x, y, sample_weight, batch_size, False, steps=steps)
+    logs = _evaluate_source(model, source, callbacks, verbose)
+    return _logs_out(logs, return_dict)
+
+
+def _logs_out(logs, return_dict):
+    if return_dict:
+        return logs
+    values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    """Outputs for ``x`` in batches, as NumPy arrays; records no graph."""
+    verbose = _resolve_verbose(verbose)
+    source = data_adapter.adapt(x, None, None, batch_size, False, steps=steps)
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
+                       steps=source.steps, mode="predict")
+    cbs.on_predict_begin()
+    outs = []
+    with no_grad():
+        for i, (xb, _, _) in enumerate(source.batches()):
+            cbs.on_predict_batch_begin(i)
+            out = model(xb, training=False)
+            outs.append(data_adapter._map(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
+            cbs.on_predict_batch_end(i, {})
+    cbs.on_predict_end()
+    if not outs:
+        raise ValueError("predict: no batches were produced from the input")
+    return _concat(outs)
+
+
+def _concat(outs):
+    first = outs[0]
+    if isinstance(first, dict):
+        return {k: _concat([o[k] for o in outs]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_concat([o[i] for o in outs]) for i in range(len(first)))
+    return np.concatenate(outs, axis=0)
+
+
+def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    """One training step on one batch; metrics accumulate until reset_metrics()."""
+    _require_compiled(model, "train_on_batch")
+    data = data_adapter.ArrayData(x, y, sample_weight, batch_size=_batch_size(data_adapter._map(data_adapter._as_array, x)),
+                                  class_weight=class_weight)
+    batch = next(data.batches())
+    logs = _step_fn(model, "train_step")(batch)
+    return _logs_out(logs, return_dict)
+
+
+def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
+    """Loss and metrics on one batch, without updating weights."""
+    _require_compiled(model, "test_on_batch")
+    data = data_adapter.ArrayData(x, y, sample_weight, batch_size=_batch_size(data_adapter._map(data_adapter._as_array, x)))
+    logs = _step_fn(model, "test_step")(next(data.batches()))
+    return _logs_out(logs, return_dict)
+
+
+def predict_on_batch(model, x):
+    """Outputs for one batch, as NumPy arrays."""
+    with no_grad():
+        out = model(data_adapter._map(data_adapter._as_array, x), training=False)
+    return data_adapter._map(lambda t: t.data if isinstance(t, Tensor) else t, out)
