@@ -26,3 +26,7 @@ from glassnet.layers.merging import (
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
     add, subtract, multiply, average, maximum, minimum, concatenate, dot,
 )
+from glassnet.layers.augmentation import (
+    RandomFlip, RandomRotation, RandomTranslation, RandomZoom, RandomContrast, RandomCrop,
+)
+from glassnet.layers.attention import MultiHeadAttention, Attention, AdditiveAttention

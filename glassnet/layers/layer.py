@@ -337,7 +337,9 @@ class Layer:
     def _autocast(self, x):
         if isinstance(x, Tensor):
             if self.autocast and x.dtype != np.dtype(self.compute_dtype) and np.issubdtype(x.dtype, np.floating):
-                return ops.cast(x, self.compute_dtype)
+                cast = ops.cast(x, self.compute_dtype)
+                cast._keras_mask = x._keras_mask  # the mask belongs to the values, not the dtype
+                return cast
             return x
         if isinstance(x, (np.ndarray, np.generic, float, int, list)) and not isinstance(x, bool):
             arr = np.asarray(x)

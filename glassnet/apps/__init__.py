@@ -1,0 +1,23 @@
+"""The seed applications, each runnable as ``glassnet run NAME`` and as a Python function.
+
+An app module defines ``NAME``, ``SUMMARY``, ``DEFAULT_EPOCHS`` and
+``run(epochs=None, seed=0, out=None, verbose="auto") -> dict`` returning its quality
+figures (and the paths it wrote). Apps are imported only when run, so listing is cheap.
+"""
+import importlib
+
+# name -> module under glassnet.apps
+REGISTRY = {
+    "digits": "digits",
+}
+
+
+def names():
+    return sorted(REGISTRY)
+
+
+def load(name):
+    """The app module for ``name``; a ValueError listing the valid names otherwise."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown application {name!r}; choose one of: {', '.join(names())}")
+    return importlib.import_module(f"glassnet.apps.{REGISTRY[name]}")
