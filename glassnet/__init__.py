@@ -16,7 +16,7 @@ from glassnet import losses, metrics, optimizers
 from glassnet import layers, models
 from glassnet.layers import Input, InputLayer, Layer
 from glassnet.models import Model, Sequential
-from glassnet import training, callbacks, utils, datasets
+from glassnet import training, callbacks, utils, datasets, debug
 
 _install_methods()
 del _install_methods

@@ -15,8 +15,10 @@ import threading
 _state = threading.local()
 
 # Called as hook(op, input_tensors, output_array) after every recorded or unrecorded op
-# forward; used by anomaly detection and explain (see glassnet.debug). Empty: no cost.
+# forward, and hook(op, grads) after every op backward; used by anomaly detection and
+# explain (see glassnet.debug). Empty lists: no cost.
 forward_hooks = []
+backward_hooks = []
 
 
 def is_grad_enabled():
@@ -127,6 +129,9 @@ def backward(root, grad):
             t.grad = g if t.grad is None else t.grad + g
         op = t._op
         grads = op.backward(g)
+        if backward_hooks:
+            for hook in backward_hooks:
+                hook(op, grads)
         for parent, pg, need in zip(op.inputs, grads, op.needs):
             if pg is None or not need:
                 continue

@@ -388,7 +388,9 @@ class Layer:
         finally:
             stack.pop()
         if self.activity_regularizer is not None:
-            self._activity_losses = [self.activity_regularizer(o) for o in _flatten(outputs) if isinstance(o, Tensor)]
+            # divided by the batch size, as Keras 3 does, so the strength does not depend on it
+            self._activity_losses = [self.activity_regularizer(o) / max(o.shape[0], 1) if o.ndim else self.activity_regularizer(o)
+                                     for o in _flatten(outputs) if isinstance(o, Tensor)]
         out_mask = self.compute_mask(inputs, kwargs.get("mask"))
         if out_mask is not None:
             for o, mk in zip(_flatten(outputs), _flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(_flatten(outputs))):

@@ -11,7 +11,7 @@ class Sequential(Model):
         Layer.__init__(self, name=name or unique_name("sequential"), trainable=trainable)
         self.optimizer = None
         self.compiled = False
-        self._input_layer = None
+        object.__setattr__(self, "_input_layer", None)  # not a tracked sublayer: Keras leaves it out of .layers
         for layer in layers or []:
             self.add(layer, rebuild=False)
         self._rebuild()
@@ -23,12 +23,12 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._layers or self._input_layer is not None:
                 raise ValueError(f'Sequential "{self.name}": an Input can only be the first entry')
-            self._input_layer = layer
+            object.__setattr__(self, "_input_layer", layer)
             return
         if not isinstance(layer, Layer):
             raise TypeError(f'Sequential "{self.name}": expected a Layer instance, received {layer!r} ({type(layer).__name__})')
         if not self._layers and self._input_layer is None and layer._input_shape_arg is not None:
-            self._input_layer = InputLayer(batch_shape=layer._input_shape_arg)
+            object.__setattr__(self, "_input_layer", InputLayer(batch_shape=layer._input_shape_arg))
         self._layers.append(layer)
         if rebuild:
             try:
@@ -60,7 +60,7 @@ class Sequential(Model):
         """Build every layer for inputs of ``input_shape`` (batch axis included)."""
         if input_shape is None:
             raise ValueError(f'Sequential "{self.name}": build needs an input_shape, e.g. (None, 784)')
-        self._input_layer = InputLayer(batch_shape=tuple(input_shape))
+        object.__setattr__(self, "_input_layer", InputLayer(batch_shape=tuple(input_shape)))
         self._rebuild()
 
     @property

@@ -5,10 +5,12 @@ regularisation losses), backward, optimizer update; metrics see the predictions.
 in ``predict`` records a graph. A model may override ``train_step(data)`` /
 ``test_step(data)`` as in Keras; the loop then calls it and uses the logs it returns.
 """
+import math
 import sys
 
 import numpy as np
 
+from glassnet import debug
 from glassnet import optimizers as optimizers_mod
 from glassnet import random as gn_random
 from glassnet.autograd import no_grad
@@ -68,13 +70,41 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None, trainin
 def train_step(model, data):
     x, y, sample_weight = data
     trainable = model.trainable_weights
+    check = getattr(model, "_check_numerics", True) and debug.check_numerics_enabled()
+    rng_state = gn_random.get_state() if check else None
     for v in trainable:
         v.grad = None
     y_pred = model(x, training=True)
     loss = compute_loss(model, x, y, y_pred, sample_weight)
+    if check and not math.isfinite(float(loss.data)):
+        _diagnose(model, data, rng_state, "the loss")
     loss.backward()
-    model.optimizer.apply([v.grad for v in trainable], trainable)
+    grads = [v.grad for v in trainable]
+    if check and not debug.gradients_finite(grads):
+        _diagnose(model, data, rng_state, "a gradient")
+    model.optimizer.apply(grads, trainable)
     return _update_metrics(model, loss, y, y_pred, sample_weight, x)
+
+
+def _diagnose(model, data, rng_state, what):
+    """Re-run a step whose loss or gradients went non-finite with a check after every op;
+    raises debug.NonFiniteError naming the first op and layer (weights are untouched)."""
+    x, y, sample_weight = data
+    bad = [name for name, arr in (("x", x), ("y", y)) if arr is not None
+           for a in data_adapter._flat(arr) if getattr(a, "dtype", None) is not None and a.dtype.kind == "f" and not np.isfinite(a).all()]
+    if bad:
+        raise debug.NonFiniteError(f"{what} became non-finite because the batch's {' and '.join(bad)} contain NaN or inf; clean the data")
+    trainable = model.trainable_weights
+    gn_random.set_state(rng_state)
+    with debug.detect_anomaly():
+        for v in trainable:
+            v.grad = None
+        y_pred = model(x, training=True)
+        loss = compute_loss(model, x, y, y_pred, sample_weight)
+        loss.backward()
+    raise debug.NonFiniteError(
+        f"{what} became non-finite, but re-running the step with a check after every op found no "
+        f"non-finite value (the step may depend on randomness outside glassnet's generator)")
 
 
 def test_step(model, data):
@@ -146,6 +176,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     step = _step_fn(model, "train_step")
     cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
                        epochs=epochs, steps=data.steps)
+    # with TerminateOnNaN the user asked for Keras' behaviour: stop quietly, do not raise
+    model._check_numerics = not any(type(cb).__name__ == "TerminateOnNaN" for cb in cbs.callbacks)
     model.stop_training = False
     cbs.on_train_begin()
     logs = epoch_logs = {}
@@ -154,7 +186,12 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         cbs.on_epoch_begin(epoch)
         for i, batch in enumerate(data.batches(gn_random.generator() if shuffle else None)):
             cbs.on_train_batch_begin(i)
-            logs = step(batch)
+            try:
+                logs = step(batch)
+            except debug.NonFiniteError as e:
+                e.args = (f"{e.args[0]}\nwhere: epoch {epoch + 1}, batch {i} (0-based) of this fit",)
+                e.epoch, e.batch = epoch, i
+                raise
             cbs.on_train_batch_end(i, logs)
             if model.stop_training:
                 break

@@ -1,0 +1,164 @@
+"""compile / fit / evaluate / predict: Keras 3 semantics, checked against Keras itself."""
+import numpy as np
+import pytest
+
+import glassnet as gn
+from tests.layers.keras_reference import keras_or_skip
+
+L = gn.layers
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 6)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int64") + (x[:, 2] > 1).astype("int64")
+    return x, y
+
+
+def _mlp(lib):
+    return lib.Sequential([lib.Input((6,)), lib.layers.Dense(16, activation="relu"),
+                           lib.layers.Dense(3, activation="softmax")])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_fit_equals_keras_step_for_step(optimizer):
+    keras = keras_or_skip()
+    x, y = _data()
+    ours, theirs = _mlp(gn), _mlp(keras)
+    theirs.set_weights(ours.get_weights())
+    for m in (ours, theirs):
+        m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    h1 = ours.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, validation_split=0.25)
+    h2 = theirs.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, validation_split=0.25)
+    assert set(h1.history) == set(h2.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    for key in h1.history:
+        np.testing.assert_allclose(h1.history[key], h2.history[key], rtol=1e-4, atol=1e-5, err_msg=key)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=1e-4)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+def test_sample_weight_and_class_weight_equal_keras():
+    keras = keras_or_skip()
+    x, y = _data()
+    sw = np.linspace(0.1, 2, len(x)).astype("float32")
+    for kwargs in ({"sample_weight": sw}, {"class_weight": {0: 1.0, 1: 3.0, 2: 0.5}}):
+        ours, theirs = _mlp(gn), _mlp(keras)
+        theirs.set_weights(ours.get_weights())
+        for m in (ours, theirs):
+            m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        h1 = ours.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0, **kwargs)
+        h2 = theirs.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0, **kwargs)
+        np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+
+
+def test_regularization_losses_join_the_total():
+    keras = keras_or_skip()
+    x, y = _data()
+    def build(lib):
+        return lib.Sequential([lib.Input((6,)), lib.layers.Dense(8, kernel_regularizer=lib.regularizers.L2(0.01)),
+                               lib.layers.Dense(3, activation="softmax", activity_regularizer="l1")])
+    ours, theirs = build(gn), build(keras)
+    theirs.set_weights(ours.get_weights())
+    for m in (ours, theirs):
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0), rtol=1e-5)
+    h1 = ours.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    h2 = theirs.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+
+
+def test_same_seed_gives_a_bit_identical_run():
+    x, y = _data()
+    runs = []
+    for _ in range(2):
+        gn.utils.set_random_seed(42)
+        m = gn.Sequential([gn.Input((6,)), L.Dense(16, activation="relu"), L.Dropout(0.3), L.Dense(3, activation="softmax")])
+        m.compile("adam", "sparse_categorical_crossentropy")
+        runs.append((m.fit(x, y, epochs=3, batch_size=16, verbose=0).history["loss"], m.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_generators_and_pydataset():
+    x, y = _data()
+
+    def gen():
+        while True:
+            for i in range(0, len(x), 32):
+                yield x[i:i + 32], y[i:i + 32]
+
+    class Batches(gn.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[i * 32:(i + 1) * 32], y[i * 32:(i + 1) * 32]
+
+    m = _mlp(gn)
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = m.fit(gen(), steps_per_epoch=3, epochs=2, verbose=0, validation_data=Batches())
+    assert len(h.history["loss"]) == 2 and "val_accuracy" in h.history
+    assert isinstance(m.evaluate(Batches(), verbose=0), list)
+    assert m.predict(Batches(), verbose=0).shape == (96, 3)
+
+
+def test_on_batch_methods_and_return_dict():
+    x, y = _data()
+    m = _mlp(gn)
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    logs = m.train_on_batch(x[:32], y[:32], return_dict=True)
+    assert set(logs) == {"loss", "accuracy"}
+    loss, acc = m.test_on_batch(x[:32], y[:32])
+    assert np.isfinite(loss) and 0 <= acc <= 1
+    assert m.predict_on_batch(x[:5]).shape == (5, 3)
+
+
+def test_predict_records_no_graph():
+    x, _ = _data()
+    m = _mlp(gn)
+    out = m(x[:4])
+    assert out.requires_grad
+    with gn.no_grad():
+        assert not m(x[:4]).requires_grad
+    assert isinstance(m.predict(x, verbose=0), np.ndarray)
+
+
+def test_progress_display_formats(capsys):
+    x, y = _data()
+    m = _mlp(gn)
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.fit(x, y, epochs=2, batch_size=32, verbose=2)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Epoch 1/2" and out[2] == "Epoch 2/2"
+    assert out[1].startswith("3/3 - ") and "ms/step - accuracy: " in out[1] and " - loss: " in out[1]
+    m.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_bad_input_is_rejected_before_any_weight_changes():
+    x, y = _data()
+    m = _mlp(gn)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    before = m.get_weights()
+    with pytest.raises(ValueError, match=r"different lengths \(x: 96 samples, y: 95 samples\)"):
+        m.fit(x, y[:-1], verbose=0)
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
+        m.fit(x, y + 5, verbose=0)
+    with pytest.raises(RuntimeError, match="must be compiled first"):
+        _mlp(gn).fit(x, y, verbose=0)
+    for a, b in zip(before, m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_accuracy_string_picks_the_right_metric():
+    x, y = _data()
+    m = _mlp(gn)
+    m.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    m.fit(x, gn.utils.to_categorical(y, 3), epochs=1, verbose=0)
+    assert type(m.metrics[1]).__name__ == "CategoricalAccuracy"
+    m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    m.fit(x, y, epochs=1, verbose=0)
+    assert type(m.metrics[1]).__name__ == "SparseCategoricalAccuracy"
