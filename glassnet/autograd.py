@@ -78,23 +78,25 @@ class Op:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run the op on Tensors and return a Tensor that remembers this op if needed."""
-        from glassnet.tensor import Tensor
-
         op = cls()
-        needs = tuple(t.requires_grad for t in inputs)
-        record = is_grad_enabled() and True in needs
+        needs = tuple([t.requires_grad for t in inputs])
         op.needs = needs
         out = op.forward(*[t.data for t in inputs], **kwargs)
         if forward_hooks:
             for hook in forward_hooks:
                 hook(op, inputs, out)
-        if record:
+        if True in needs and getattr(_state, "enabled", True):
             op.inputs = inputs
-            return Tensor._from_op(out, op)
-        return Tensor._from_op(out, None)
+            return _make_tensor(out, op)
+        return _make_tensor(out, None)
 
     def __repr__(self):
         return f"<{self.name}>"
+
+
+def _make_tensor(data, op):
+    """Replaced by Tensor._from_op when glassnet.tensor loads (it imports this module)."""
+    raise RuntimeError("glassnet.tensor has not been imported")
 
 
 def topological_order(root):

@@ -182,6 +182,9 @@ class Tensor:
         return self
 
 
+autograd._make_tensor = Tensor._from_op  # ops build their results without importing this module
+
+
 def tensor(data, dtype=None, requires_grad=False):
     """Make a Tensor; Python floats become float32, NumPy arrays keep their dtype."""
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)

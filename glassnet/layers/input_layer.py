@@ -62,6 +62,7 @@ class InputLayer(Layer):
             batch_shape = (batch_size,) + shape
         self.batch_shape = tuple(None if n is None else int(n) for n in batch_shape)
         self._dtype = np.dtype(dtype or backend.floatx()).name
+        self._np_dtype = np.dtype(self._dtype)
         self.built = True
         self.output_tensor = KerasTensor(self.batch_shape, self._dtype, name=self.name)
         self.output_tensor.node = Node(self, ((),), {}, self.output_tensor)

@@ -50,6 +50,17 @@ def call_context():
     return stack
 
 
+_KT = []
+
+
+def _keras_tensor_class():
+    """KerasTensor, imported once (input_layer imports this module)."""
+    if not _KT:
+        from glassnet.layers.input_layer import KerasTensor
+        _KT.append(KerasTensor)
+    return _KT[0]
+
+
 def current_training():
     stack = call_context()
     return stack[-1][1] if stack else None
@@ -104,7 +115,8 @@ class Layer:
         self.built = False
         if isinstance(dtype, dict):  # Keras 3 configs store a DTypePolicy: {"class_name", "config": {"name"}}
             dtype = dtype.get("config", {}).get("name")
-        self._dtype = np.dtype(dtype).name if dtype is not None else None
+        self._dtype = np.dtype(dtype).name if dtype is not None else backend.floatx()
+        self._np_dtype = np.dtype(self._dtype)
         self.autocast = autocast
         self._trainable_vars = []
         self._non_trainable_vars = []
@@ -114,6 +126,7 @@ class Layer:
         self.input_spec = None
         self.supports_masking = False
         self._output_shape = None
+        self._checked_shape = None
         self._input_shape_arg = None
         self._inbound_nodes = []
         if "input_shape" in kwargs and kwargs["input_shape"] is not None:
@@ -141,8 +154,8 @@ class Layer:
     # ---- dtype ----------------------------------------------------------------------
     @property
     def dtype(self):
-        """The dtype of this layer's weights and computations (floatx unless given)."""
-        return self._dtype or backend.floatx()
+        """The dtype of this layer's weights and computations (floatx when it was made, unless given)."""
+        return self._dtype
 
     @property
     def compute_dtype(self):
@@ -336,7 +349,7 @@ class Layer:
 
     def _autocast(self, x):
         if isinstance(x, Tensor):
-            if self.autocast and x.dtype != np.dtype(self.compute_dtype) and np.issubdtype(x.dtype, np.floating):
+            if self.autocast and x.data.dtype != self._np_dtype and x.data.dtype.kind == "f":
                 cast = ops.cast(x, self.compute_dtype)
                 cast._keras_mask = x._keras_mask  # the mask belongs to the values, not the dtype
                 return cast
@@ -344,42 +357,54 @@ class Layer:
         if isinstance(x, (np.ndarray, np.generic, float, int, list)) and not isinstance(x, bool):
             arr = np.asarray(x)
             if arr.dtype.kind == "f" and self.autocast:
-                arr = arr.astype(self.compute_dtype, copy=False)
+                arr = arr.astype(self._np_dtype, copy=False)
             elif arr.dtype == np.float64:
                 arr = arr.astype(backend.floatx())
             return Tensor._from_op(arr, None)
         return x
 
     def __call__(self, *args, **kwargs):
-        from glassnet.layers.input_layer import KerasTensor, symbolic_call
-
         if not args:
             raise ValueError(f'Layer "{self.name}": call it with the inputs as the first argument')
-        if any(isinstance(x, KerasTensor) for x in _flatten(args[0])):
+        first = args[0]
+        single = isinstance(first, (Tensor, np.ndarray))  # the common case, kept cheap
+        if not single and any(isinstance(x, _keras_tensor_class()) for x in _flatten(first)):
+            from glassnet.layers.input_layer import symbolic_call
             return symbolic_call(self, args, kwargs)
-        inputs = _map(self._autocast, args[0])
-        args = (inputs,) + args[1:]
+        inputs = self._autocast(first) if single else _map(self._autocast, first)
+        if len(args) > 1:
+            args = (inputs,) + args[1:]
         training = kwargs.get("training")
         if training is None:
             training = current_training()
         if self._call_has_training:
             kwargs["training"] = training
-        else:
-            kwargs.pop("training", None)
-        if self._call_has_mask and kwargs.get("mask") is None:
-            masks = [getattr(x, "_keras_mask", None) for x in _flatten(inputs)]
-            if any(m is not None for m in masks):
-                kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
-        elif not self._call_has_mask:
-            kwargs.pop("mask", None)
-        self._check_input(inputs)  # before build too: a wrong input never creates weights
-        if not self.built:
-            self._maybe_build(inputs)
+        elif "training" in kwargs:
+            del kwargs["training"]
+        if self._call_has_mask:
+            if kwargs.get("mask") is None:
+                if single:
+                    if inputs._keras_mask is not None:
+                        kwargs["mask"] = inputs._keras_mask
+                else:
+                    masks = [getattr(x, "_keras_mask", None) for x in _flatten(inputs)]
+                    if any(m is not None for m in masks):
+                        kwargs["mask"] = masks[0] if not isinstance(inputs, (list, tuple)) else masks
+        elif "mask" in kwargs:
+            del kwargs["mask"]
+        # checked before build too (a wrong input never creates weights), and again only
+        # when the input shape changes: a training loop pays for the check once
+        shape = inputs.shape if single else None
+        if shape is None or shape != self._checked_shape:
             self._check_input(inputs)
+            if not self.built:
+                self._maybe_build(inputs)
+                self._check_input(inputs)
+            self._checked_shape = shape
         stack = call_context()
         stack.append((self, training))
         try:
-            outputs = self.call(*args, **kwargs)
+            outputs = self.call(inputs, *args[1:], **kwargs)
         except Exception as e:
             if hasattr(e, "add_note") and not getattr(e, "_glassnet_noted", False):
                 e.add_note(f'Raised in layer "{self.name}" ({type(self).__name__}), called with input shape {_shape_of(inputs)}')
@@ -392,8 +417,15 @@ class Layer:
             self._activity_losses = [self.activity_regularizer(o) / max(o.shape[0], 1) if o.ndim else self.activity_regularizer(o)
                                      for o in _flatten(outputs) if isinstance(o, Tensor)]
         out_mask = self.compute_mask(inputs, kwargs.get("mask"))
+        if isinstance(outputs, Tensor):
+            if out_mask is not None:
+                outputs._keras_mask = out_mask.data if isinstance(out_mask, Tensor) else out_mask
+            self._output_shape = (None,) + outputs.shape[1:] if outputs.ndim else None
+            return outputs
         if out_mask is not None:
-            for o, mk in zip(_flatten(outputs), _flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(_flatten(outputs))):
+            flat = _flatten(outputs)
+            masks = _flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask] * len(flat)
+            for o, mk in zip(flat, masks):
                 if isinstance(o, Tensor):
                     o._keras_mask = mk.data if isinstance(mk, Tensor) else mk
         self._output_shape = _map(lambda t: (None,) + tuple(t.shape)[1:] if hasattr(t, "shape") and len(t.shape) else None, outputs)
