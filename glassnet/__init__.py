@@ -20,3 +20,5 @@ from glassnet import training, callbacks, utils, datasets, debug
 
 _install_methods()
 del _install_methods
+
+from glassnet.explain import explain  # noqa: E402  (the glass box sits above everything)
