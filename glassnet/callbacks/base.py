@@ -61,9 +61,16 @@ class CallbackList:
 
 
 def _dispatch(name):
-    def hook(self, *args):
-        for cb in self.callbacks:
-            getattr(cb, name)(*args)
+    # Keras always passes logs (None when there are none): callbacks written as
+    # def on_epoch_begin(self, epoch, logs) without a default must work
+    if name in ("on_epoch_begin", "on_epoch_end") or "batch" in name:
+        def hook(self, index, logs=None):
+            for cb in self.callbacks:
+                getattr(cb, name)(index, logs)
+    else:
+        def hook(self, logs=None):
+            for cb in self.callbacks:
+                getattr(cb, name)(logs)
     hook.__name__ = name
     return hook
 

@@ -180,6 +180,9 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     model._check_numerics = not any(type(cb).__name__ == "TerminateOnNaN" for cb in cbs.callbacks)
     model.stop_training = False
     cbs.on_train_begin()
+    # a callback (BackupAndRestore) may ask to resume at a later epoch; consumed once
+    initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+    model._initial_epoch = None
     logs = epoch_logs = {}
     for epoch in range(initial_epoch, epochs):
         reset_metrics(model)

@@ -4,6 +4,7 @@ import random as _pyrandom
 from glassnet import random as _gn_random
 from glassnet.utils.sequence import pad_sequences, to_categorical, timeseries_windows
 from glassnet.utils.dataset import PyDataset
+from glassnet.utils.lr_finder import LRFinderResult, find_learning_rate
 
 
 def set_random_seed(seed):
