@@ -35,7 +35,9 @@ def _run_app(name, args):
     width = max(len(k) for k in results)
     print()
     for key, value in results.items():
-        shown = f"{value:.4f}" if isinstance(value, float) and not key.endswith("seconds") else value
+        shown = value
+        if isinstance(value, float) and not key.endswith("seconds"):
+            shown = f"{value:.3e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"
         print(f"  {key:<{width}}  {shown}")
     if out:
         print(f"\nresults written to {out}")

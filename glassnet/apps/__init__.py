@@ -9,6 +9,9 @@ import importlib
 # name -> module under glassnet.apps
 REGISTRY = {
     "digits": "digits",
+    "xo": "xo",
+    "camera": "camera",
+    "mms": "mms",
 }
 
 
