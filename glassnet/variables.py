@@ -25,7 +25,7 @@ class Variable(Tensor):
         arr = _to_array(value, dtype)
         if shape is not None and arr.shape != tuple(shape):
             raise ValueError(f"Variable {name!r}: initial value has shape {arr.shape}, expected {tuple(shape)}")
-        super().__init__(np.array(arr, copy=True), name=name or "variable")
+        super().__init__(np.array(arr, copy=True, order="C"), name=name or "variable")  # C order: gradcheck perturbs views
         self.path = path or self.name
         self.regularizer = None
         self.constraint = None

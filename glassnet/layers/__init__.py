@@ -26,6 +26,10 @@ from glassnet.layers.merging import (
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
     add, subtract, multiply, average, maximum, minimum, concatenate, dot,
 )
+from glassnet.layers.embedding import Embedding, Masking
+from glassnet.layers.rnn_cells import SimpleRNNCell, LSTMCell, GRUCell
+from glassnet.layers.recurrent import RNN, SimpleRNN, LSTM, GRU
+from glassnet.layers.wrappers import Wrapper, Bidirectional, TimeDistributed
 from glassnet.layers.augmentation import (
     RandomFlip, RandomRotation, RandomTranslation, RandomZoom, RandomContrast, RandomCrop,
 )

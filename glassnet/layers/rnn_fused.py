@@ -1,0 +1,489 @@
+"""Fused recurrences: a whole SimpleRNN / LSTM / GRU sequence as ONE op, forward beside backward.
+
+The plain way (``RNN`` looping a cell over time, see rnn_cells.py) records ~20 graph nodes per
+step; for 100 steps that is thousands of nodes on small arrays, dominated by Python overhead.
+These ops do the same math on NumPy arrays directly:
+
+- the input projection of all time steps is one GEMM: Z = X W + b, shape (T, batch, G*units);
+- each step adds the recurrent part with one GEMM (all G gates at once): z_t += h_{t-1} U;
+- the gate activations and the state update are in-place NumPy calls on the step's block;
+- backward (backpropagation through time) walks the steps in reverse, computing all gate
+  gradients of a step in place and dh_{t-1} = dz_t U^T with one GEMM, then dW = X^T dZ,
+  dU = H_prev^T dZ and dX = dZ W^T with one GEMM each over all steps.
+
+Inside, arrays are time-major and in processing order (reversed for go_backwards), so that
+every step reads and writes one contiguous block: strided rows of a batch-major array made
+each step's elementwise work 2-3x slower (measured). Every op equals the composed per-step
+cell (tests/layers/test_recurrent.py checks values and gradients against it in float64, and
+against Keras 3).
+
+Arguments shared by the three ops: x (batch, T, features), kernel, recurrent_kernel, the
+initial states (batch, units), then the bias if the layer has one; and, as plain arrays:
+  mask      (batch, T) bool: steps where it is False keep the previous state (Keras masking);
+  in_mask   (1 or G, batch, features): dropout mask of the inputs, shared or one per gate;
+  rec_mask  (1 or G, batch, units): dropout mask of the recurrent state, shared or per gate;
+  reverse   process the steps last to first (go_backwards).
+
+Output, time-major: (T + 1, batch, units) with out[k] the state h after k processed steps
+(out[0] = h0), and for the LSTM one more slot, out[T + 1] = c_T, the final carry.
+"""
+import numpy as np
+
+from glassnet.autograd import Op
+
+
+# ---- activations the fused ops know: in-place forward, derivative from the output ----------
+def _sigmoid_(z):
+    # σ(z) = (1 + tanh(z/2)) / 2: one tanh, never overflows
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+
+
+def _tanh_grad(a, out):
+    np.multiply(a, a, out=out)
+    np.subtract(1, out, out=out)
+
+
+def _sigmoid_grad(a, out):
+    np.subtract(1, a, out=out)
+    out *= a
+
+
+# name: (forward in place, derivative from the output a, written into `out`)
+_ACTS = {
+    "tanh": (lambda z: np.tanh(z, out=z), _tanh_grad),
+    "sigmoid": (_sigmoid_, _sigmoid_grad),
+    "linear": (lambda z: None, lambda a, out: out.fill(1)),
+    "relu": (lambda z: np.maximum(z, 0, out=z), lambda a, out: np.greater(a, 0, out=out)),
+}
+
+
+def _act_into(name, src, out):
+    """out = act(src) without a temporary."""
+    if name == "tanh":
+        np.tanh(src, out=out)
+    else:
+        out[...] = src
+        _ACTS[name][0](out)
+
+
+def fusable_activation(fn):
+    """The name of ``fn`` if the fused ops implement it ("tanh", "sigmoid", ...), else None."""
+    from glassnet import activations
+    for name in _ACTS:
+        if fn is getattr(activations, name, None):
+            return name
+    return None
+
+
+class _GateBlock:
+    """The activations of G gates laid side by side in one (batch, G*units) block.
+
+    When every gate is sigmoid or tanh (the Keras defaults) the block is "folded": the sigmoid
+    columns of W, U and b are pre-scaled by 1/2, so the whole block is one tanh followed by one
+    affine map (σ(z) = tanh(z/2)/2 + 1/2): 3 NumPy calls per step instead of ~10. Scaling by
+    1/2 is exact in floating point. The affine coefficients are full (batch, G*units) arrays:
+    same-shape operands run ~1.6x faster than broadcast rows (measured).
+    """
+
+    def __init__(self, names, units, batch, dtype):
+        self.names, self.u = names, units
+        self.fold = set(names) <= {"sigmoid", "tanh"}
+        if self.fold:
+            sig = np.repeat([n == "sigmoid" for n in names], units)
+            self.scale = np.where(sig, 0.5, 1.0).astype(dtype)
+            full = (batch, len(names) * units)
+            self.mul = np.ascontiguousarray(np.broadcast_to(self.scale, full))
+            self.add = np.ascontiguousarray(np.broadcast_to(np.where(sig, 0.5, 0.0).astype(dtype), full))
+            self.am = np.ascontiguousarray(np.broadcast_to(sig.astype(dtype), full))
+            self.om = 1 - self.am
+
+    def activate(self, z):
+        if self.fold:
+            np.tanh(z, out=z)
+            z *= self.mul
+            z += self.add
+            return
+        u = self.u
+        for j, name in enumerate(self.names):
+            _ACTS[name][0](z[:, j * u:(j + 1) * u])
+
+    def backprop(self, a, dz, tmp):
+        """dz *= act'(z), from the activations a (σ' = a - a², tanh' = 1 - a²)."""
+        if self.fold:
+            np.subtract(self.am, a, out=tmp)
+            tmp *= a
+            tmp += self.om
+            dz *= tmp
+            return
+        u = self.u
+        for j, name in enumerate(self.names):
+            sl = slice(j * u, (j + 1) * u)
+            _ACTS[name][1](a[:, sl], tmp[:, sl])
+            dz[:, sl] *= tmp[:, sl]
+
+
+# ---- the parts every recurrence shares -------------------------------------------------------
+def _time_major(x, reverse):
+    """(B, T, D) -> (T, B, D), contiguous, in processing order."""
+    xt = x.transpose(1, 0, 2)
+    return np.ascontiguousarray(xt[::-1] if reverse else xt)
+
+
+def _project(xp, W, b, in_mask, G):
+    """Z = (x * m) W + b for all steps at once: (T, B, D) -> (T, B, G*u); also the (T*B, D)
+    rows it used (kept for dW)."""
+    T, B, D = xp.shape
+    if in_mask is None or in_mask.shape[0] == 1:
+        xs = xp if in_mask is None else xp * in_mask[0]
+        xs = xs.reshape(T * B, D)
+        Z = xs @ W
+    else:  # one dropout mask per gate (Keras' implementation 1)
+        u = W.shape[1] // G
+        xs = (xp[None] * in_mask[:, None]).reshape(G, T * B, D)
+        Z = np.empty((T * B, W.shape[1]), xp.dtype)
+        for g in range(G):
+            Z[:, g * u:(g + 1) * u] = xs[g] @ W[:, g * u:(g + 1) * u]
+    if b is not None:
+        Z += b
+    return Z.reshape(T, B, -1), xs
+
+
+def _project_backward(dZ, xs, W, in_mask, G, need_x, need_W):
+    """Gradients of _project: dX = (dZ W^T) * m, dW = X^T dZ (one GEMM each), db = sum dZ."""
+    T, B, _ = dZ.shape
+    D = W.shape[0]
+    dZ2 = dZ.reshape(T * B, -1)
+    u = W.shape[1] // G
+    dx = dW = None
+    if in_mask is None or in_mask.shape[0] == 1:
+        if need_W:
+            dW = xs.T @ dZ2
+        if need_x:
+            dx = (dZ2 @ W.T).reshape(T, B, D)
+            if in_mask is not None:
+                dx *= in_mask[0]
+    else:
+        dW = np.empty_like(W) if need_W else None
+        dx = np.zeros((T, B, D), dZ.dtype) if need_x else None
+        for g in range(G):
+            sl = slice(g * u, (g + 1) * u)
+            if need_W:
+                dW[:, sl] = xs[g].T @ dZ2[:, sl]
+            if need_x:
+                dx += (dZ2[:, sl] @ W[:, sl].T).reshape(T, B, D) * in_mask[g]
+    return dx, dW, dZ2.sum(axis=0)
+
+
+class _Recurrent:
+    """The recurrent product z += (h * m) U of one step, its backward, and dU over all steps."""
+
+    def __init__(self, U, Us, rec_mask, G):
+        self.U, self.rec_mask, self.G = U, rec_mask, G
+        self.u = U.shape[0]
+        self.Us = Us  # U as the forward uses it (sigmoid columns pre-scaled when folded)
+        self.per_gate = rec_mask is not None and rec_mask.shape[0] > 1
+        if self.per_gate:  # (G, u, u) blocks so that one batched GEMM does all gates
+            self.Ug = np.ascontiguousarray(Us.reshape(self.u, G, self.u).transpose(1, 0, 2))
+            self.UgT = np.ascontiguousarray(U.reshape(self.u, G, self.u).transpose(1, 2, 0))
+        else:
+            self.UT = np.ascontiguousarray(U.T)
+
+    def forward(self, h, out):
+        m = self.rec_mask
+        if m is None:
+            np.matmul(h, self.Us, out=out)
+        elif not self.per_gate:
+            np.matmul(h * m[0], self.Us, out=out)
+        else:
+            B = h.shape[0]
+            out.reshape(B, self.G, self.u)[...] = np.matmul(h[None] * m, self.Ug).transpose(1, 0, 2)
+
+    def backward(self, dz, out):
+        """out = dz U^T (times the mask): the gradient reaching h_{t-1}."""
+        m = self.rec_mask
+        if not self.per_gate:
+            np.matmul(dz, self.UT, out=out)
+            if m is not None:
+                out *= m[0]
+        else:
+            B = dz.shape[0]
+            dzg = dz.reshape(B, self.G, self.u).transpose(1, 0, 2)
+            np.sum(np.matmul(dzg, self.UgT) * m, axis=0, out=out)
+
+    def kernel_grad(self, h_prev, dZ):
+        """dU = sum over steps of (h_{t-1} * m)^T dz_t, one GEMM: h_prev (T, B, u), dZ (T, B, G*u)."""
+        T, B, u = h_prev.shape
+        dZ2 = dZ.reshape(T * B, -1)
+        m = self.rec_mask
+        if not self.per_gate:
+            H = h_prev if m is None else h_prev * m[0]
+            return H.reshape(T * B, u).T @ dZ2
+        dU = np.empty((u, self.G * u), dZ.dtype)
+        for g in range(self.G):
+            H = (h_prev * m[g]).reshape(T * B, u)
+            dU[:, g * u:(g + 1) * u] = H.T @ dZ2[:, g * u:(g + 1) * u]
+        return dU
+
+
+class _Sequence(Op):
+    """What the three ops share: arguments in processing order and the masked hand-over."""
+
+    def _setup(self, x, W, U, mask, in_mask, rec_mask, reverse, G):
+        self.x_shape, self.reverse, self.G = x.shape, reverse, G
+        self.in_mask, self.rec_mask, self.W = in_mask, rec_mask, W
+        B, T, _ = x.shape
+        self.holds = [None] * T  # per processed step: rows that keep their state, or None
+        if mask is not None:
+            hold = ~(mask[:, ::-1] if reverse else mask)
+            for k in np.flatnonzero(hold.any(axis=0)):
+                self.holds[k] = hold[:, k, None]
+        return _time_major(x, reverse), B, T, U.shape[0]
+
+    def _input_grads(self, dZ, dU):
+        """dx (batch-major, input order), dW, db from the pre-activation gradients dZ."""
+        need = self.needs
+        dx, dW, db = _project_backward(dZ, self.xs, self.W, self.in_mask, self.G, need[0], need[1])
+        if dx is not None:
+            dx = (dx[::-1] if self.reverse else dx).transpose(1, 0, 2)
+        return dx, dW, dU if need[2] else None, db
+
+
+# ---- SimpleRNN -------------------------------------------------------------------------------
+class SimpleRNNSequence(_Sequence):
+    """h_t = act(x_t W + (h_{t-1} * m) U + b) over a whole sequence;
+    backward: dz_t = dh_t act'(h_t), dh_{t-1} = (dz_t U^T) * m.  Output (T + 1, B, u)."""
+    name = "simple_rnn"
+
+    def forward(self, x, W, U, h0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
+                activation="tanh"):
+        xp, B, T, u = self._setup(x, W, U, mask, in_mask, rec_mask, reverse, 1)
+        self.act, self.use_bias = activation, bool(bias)
+        fwd_act = _ACTS[activation][0]
+        Z, self.xs = _project(xp, W, bias[0] if bias else None, in_mask, 1)
+        self.rec = rec = _Recurrent(U, U, rec_mask, 1)
+        out = np.empty((T + 1, B, u), x.dtype)
+        out[0] = h0
+        tmp = np.empty((B, u), x.dtype)
+        for k in range(T):
+            h = out[k + 1]
+            rec.forward(out[k], tmp)
+            np.add(Z[k], tmp, out=h)
+            fwd_act(h)
+            if self.holds[k] is not None:
+                np.copyto(h, out[k], where=self.holds[k])
+        self.out = out
+        return out
+
+    def backward(self, g):
+        out, rec, d_act = self.out, self.rec, _ACTS[self.act][1]
+        T, B, u = out.shape[0] - 1, out.shape[1], out.shape[2]
+        dZ = np.empty((T, B, u), g.dtype)
+        dh = np.zeros((B, u), g.dtype)
+        tu = np.empty((B, u), g.dtype)
+        keep = None
+        for k in range(T - 1, -1, -1):
+            dh += g[k + 1]
+            hold = self.holds[k]
+            if hold is not None:
+                keep = dh * hold
+                dh *= ~hold
+            d_act(out[k + 1], tu)
+            np.multiply(dh, tu, out=dZ[k])
+            rec.backward(dZ[k], dh)
+            if hold is not None:
+                dh += keep
+        dh += g[0]
+        dx, dW, dU, db = self._input_grads(dZ, rec.kernel_grad(out[:T], dZ) if self.needs[2] else None)
+        return (dx, dW, dU, dh) + ((db,) if self.use_bias else ())
+
+
+# ---- LSTM ------------------------------------------------------------------------------------
+class LSTMSequence(_Sequence):
+    """LSTM over a whole sequence, Keras gate order i, f, c, o:
+        z = x_t W + (h_{t-1} * m) U + b;  i, f, o = ract(z_i, z_f, z_o);  g = act(z_c)
+        c_t = f c_{t-1} + i g;  h_t = o act(c_t)
+    backward, from dh_t and dc_t:  do = dh act(c_t);  dc += dh o act'(c_t)
+        di = dc g, df = dc c_{t-1}, dg = dc i;  dc_{t-1} = dc f;  dz = d(gate) * gate'
+        dh_{t-1} = dz U^T.
+    Output (T + 2, B, u): [h_0, h_1, ..., h_T, c_T]."""
+    name = "lstm"
+
+    def forward(self, x, W, U, h0, c0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
+                activation="tanh", recurrent_activation="sigmoid"):
+        xp, B, T, u = self._setup(x, W, U, mask, in_mask, rec_mask, reverse, 4)
+        dt = x.dtype
+        self.use_bias, self.act = bool(bias), activation
+        ract = recurrent_activation
+        self.gates = gates = _GateBlock([ract, ract, activation, ract], u, B, dt)
+        b = bias[0] if bias else None
+        Ws, Us = W, U
+        if gates.fold:
+            Ws, Us, b = W * gates.scale, U * gates.scale, None if b is None else b * gates.scale
+        # Z holds the pre-activations, then (in place) the gate activations i, f, g, o
+        Z, self.xs = _project(xp, Ws, b, in_mask, 4)
+        self.rec = rec = _Recurrent(U, Us, rec_mask, 4)
+        out = np.empty((T + 2, B, u), dt)
+        out[0] = h0
+        C = np.empty((T + 1, B, u), dt)       # the carries
+        AC = np.empty((T, B, u), dt)          # act(c_t), before masking
+        C[0] = c0
+        tmp = np.empty((B, 4 * u), dt)
+        tu = np.empty((B, u), dt)
+        for k in range(T):
+            z = Z[k]
+            rec.forward(out[k], tmp)
+            z += tmp
+            gates.activate(z)
+            i, f, gg, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+            c = C[k + 1]
+            np.multiply(f, C[k], out=c)
+            np.multiply(i, gg, out=tu)
+            c += tu
+            _act_into(activation, c, AC[k])
+            h = out[k + 1]
+            np.multiply(o, AC[k], out=h)
+            hold = self.holds[k]
+            if hold is not None:
+                np.copyto(h, out[k], where=hold)
+                np.copyto(c, C[k], where=hold)
+        out[T + 1] = C[T]
+        self.Z, self.C, self.AC, self.out = Z, C, AC, out
+        return out
+
+    def backward(self, g):
+        Z, C, AC, out, rec, gates = self.Z, self.C, self.AC, self.out, self.rec, self.gates
+        T, B, u = out.shape[0] - 2, out.shape[1], out.shape[2]
+        dt = g.dtype
+        d_act = _ACTS[self.act][1]
+        dZ = np.empty((T, B, 4 * u), dt)
+        dh = np.zeros((B, u), dt)
+        dc = np.array(g[T + 1])
+        tu = np.empty((B, u), dt)
+        t4 = np.empty((B, 4 * u), dt)
+        keep_h = keep_c = None
+        for k in range(T - 1, -1, -1):
+            dh += g[k + 1]
+            hold = self.holds[k]
+            if hold is not None:
+                keep_h, keep_c = dh * hold, dc * hold
+                dh *= ~hold
+                dc *= ~hold
+            a, ac, dz = Z[k], AC[k], dZ[k]
+            i, f, gg, o = a[:, :u], a[:, u:2 * u], a[:, 2 * u:3 * u], a[:, 3 * u:]
+            np.multiply(dh, ac, out=dz[:, 3 * u:])                  # d o
+            d_act(ac, tu)
+            tu *= o
+            tu *= dh
+            dc += tu                                               # dc += dh o act'(c)
+            np.multiply(dc, gg, out=dz[:, :u])                      # d i
+            np.multiply(dc, C[k], out=dz[:, u:2 * u])               # d f
+            np.multiply(dc, i, out=dz[:, 2 * u:3 * u])              # d g
+            dc *= f                                                # dc_{t-1}
+            gates.backprop(a, dz, t4)
+            rec.backward(dz, dh)                                   # dh_{t-1}
+            if hold is not None:
+                dh += keep_h
+                dc += keep_c
+        dh += g[0]
+        dx, dW, dU, db = self._input_grads(dZ, rec.kernel_grad(out[:T], dZ) if self.needs[2] else None)
+        return (dx, dW, dU, dh, dc) + ((db,) if self.use_bias else ())
+
+
+# ---- GRU (reset_after=True, Keras 3's default) ----------------------------------------------
+class GRUSequence(_Sequence):
+    """GRU over a whole sequence, Keras gate order z, r, h, reset applied after the product:
+        x_z, x_r, x_h = x_t W + b_in;  r_z, r_r, r_h = (h_{t-1} * m) U + b_rec
+        z = ract(x_z + r_z);  r = ract(x_r + r_r);  hh = act(x_h + r r_h)
+        h_t = z h_{t-1} + (1 - z) hh
+    backward, from dh:  dz = dh (h_{t-1} - hh);  dhh = dh (1 - z);  d(x_h) = dhh act'(hh) = p;
+        dr = p r_h;  d(r_h) = p r;  dh_{t-1} = dh z + d(r_*) U^T.
+    Bias (2, 3u): [input bias, recurrent bias]. Output (T + 1, B, u)."""
+    name = "gru"
+
+    def forward(self, x, W, U, h0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
+                activation="tanh", recurrent_activation="sigmoid"):
+        xp, B, T, u = self._setup(x, W, U, mask, in_mask, rec_mask, reverse, 3)
+        dt = x.dtype
+        self.use_bias, self.act = bool(bias), activation
+        self.gates = gates = _GateBlock([recurrent_activation] * 2, u, B, dt)
+        b_in, b_rec = (bias[0][0], bias[0][1]) if bias else (None, None)
+        Ws, Us = W, U
+        if gates.fold:
+            scale = np.concatenate([gates.scale, np.ones(u, dt)])
+            Ws, Us = W * scale, U * scale
+            b_in = None if b_in is None else b_in * scale
+            b_rec = None if b_rec is None else b_rec * scale
+        Z, self.xs = _project(xp, Ws, b_in, in_mask, 3)
+        self.rec = rec = _Recurrent(U, Us, rec_mask, 3)
+        out = np.empty((T + 1, B, u), dt)
+        out[0] = h0
+        RH = np.empty((T, B, u), dt)           # the recurrent h-part r_h of every step
+        R = np.empty((B, 3 * u), dt)
+        tu = np.empty((B, u), dt)
+        act = _ACTS[activation][0]
+        for k in range(T):
+            h_prev = out[k]
+            rec.forward(h_prev, R)
+            if b_rec is not None:
+                R += b_rec
+            RH[k] = R[:, 2 * u:]
+            a = Z[k]
+            zr = a[:, :2 * u]
+            zr += R[:, :2 * u]
+            gates.activate(zr)
+            z, r, hh = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+            np.multiply(r, RH[k], out=tu)
+            hh += tu
+            act(hh)
+            h = out[k + 1]
+            np.subtract(h_prev, hh, out=tu)        # h = hh + z (h_prev - hh)
+            tu *= z
+            np.add(hh, tu, out=h)
+            if self.holds[k] is not None:
+                np.copyto(h, h_prev, where=self.holds[k])
+        self.Z, self.RH, self.out = Z, RH, out
+        return out
+
+    def backward(self, g):
+        Z, RH, out, rec, gates = self.Z, self.RH, self.out, self.rec, self.gates
+        T, B, u = out.shape[0] - 1, out.shape[1], out.shape[2]
+        dt = g.dtype
+        d_act = _ACTS[self.act][1]
+        dZx = np.empty((T, B, 3 * u), dt)      # gradients of the input pre-activations
+        dZr = np.empty((T, B, 3 * u), dt)      # ... and of the recurrent ones (differ in the h part)
+        dh = np.zeros((B, u), dt)
+        dh_rec = np.empty((B, u), dt)
+        tu = np.empty((B, u), dt)
+        t2 = np.empty((B, 2 * u), dt)
+        keep = None
+        for k in range(T - 1, -1, -1):
+            dh += g[k + 1]
+            hold = self.holds[k]
+            if hold is not None:
+                keep = dh * hold
+                dh *= ~hold
+            a, dzx, dzr = Z[k], dZx[k], dZr[k]
+            z, r, hh = a[:, :u], a[:, u:2 * u], a[:, 2 * u:]
+            np.subtract(out[k], hh, out=dzx[:, :u])                 # d z
+            dzx[:, :u] *= dh
+            p = dzx[:, 2 * u:]
+            np.multiply(dh, z, out=tu)
+            np.subtract(dh, tu, out=p)                              # d hh = dh (1 - z)
+            d_act(hh, tu)
+            p *= tu
+            np.multiply(p, RH[k], out=dzx[:, u:2 * u])              # d r
+            gates.backprop(a[:, :2 * u], dzx[:, :2 * u], t2)
+            dzr[:, :2 * u] = dzx[:, :2 * u]
+            np.multiply(p, r, out=dzr[:, 2 * u:])
+            rec.backward(dzr, dh_rec)
+            np.multiply(dh, z, out=dh)
+            dh += dh_rec
+            if hold is not None:
+                dh += keep
+        dh += g[0]
+        dx, dW, dU, db_in = self._input_grads(dZx, rec.kernel_grad(out[:T], dZr) if self.needs[2] else None)
+        db = np.stack([db_in, dZr.reshape(T * B, -1).sum(axis=0)]) if self.use_bias else None
+        return (dx, dW, dU, dh) + ((db,) if self.use_bias else ())
