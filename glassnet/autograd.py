@@ -100,7 +100,8 @@ def _make_tensor(data, op):
 
 
 def topological_order(root):
-    """Tensors reachable from ``root`` through recorded ops, inputs before outputs."""
+    """Tensors reachable from ``root`` through recorded ops, inputs before outputs; each op's
+    inputs are visited left to right, so the order reads as a person writes the expression."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
@@ -114,7 +115,7 @@ def topological_order(root):
         stack.append((t, True))
         op = t._op
         if op is not None:
-            for parent in op.inputs:
+            for parent in reversed(op.inputs):
                 if parent._op is not None and id(parent) not in seen:
                     stack.append((parent, False))
     return order

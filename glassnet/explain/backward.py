@@ -19,7 +19,7 @@ import inspect
 
 import numpy as np
 
-from glassnet.autograd import enable_grad
+from glassnet.autograd import enable_grad, topological_order
 from glassnet.explain.core import Explanation, as_array, scalar, value_text
 from glassnet.explain.render import Table, Text
 from glassnet.tensor import Tensor
@@ -110,23 +110,8 @@ def _expression(op, labels):
 
 def forward_order(root):
     """The op-made tensors behind ``root``, inputs before outputs, each op's inputs visited
-    left to right (so ``w[0]*x[0] + w[1]*x[1]`` lists the first product first, as a person
-    would write it; autograd's own order is equally valid but reads right to left)."""
-    order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        for parent in reversed(t._op.inputs):
-            if parent._op is not None and id(parent) not in seen:
-                stack.append((parent, False))
-    return order
+    left to right (so ``w[0]*x[0] + w[1]*x[1]`` lists the first product first)."""
+    return topological_order(root)
 
 
 def explain_backward(root, opts, names=None, grad=None, gradients=True, title=None):
