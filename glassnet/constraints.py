@@ -12,6 +12,7 @@ import inspect
 
 import numpy as np
 
+from glassnet.serialization import deserialize_object, serialize_object
 from glassnet import backend
 from glassnet.tensor import Tensor
 
@@ -134,37 +135,12 @@ def _unknown(identifier):
 
 def serialize(constraint):
     """The constraint as Keras' config dict {"module", "class_name", "config", "registered_name"}."""
-    if constraint is None:
-        return None
-    if not hasattr(constraint, "get_config"):
-        raise ValueError(f"serialize: cannot serialize {constraint!r}; only Constraint objects (with get_config) can be saved")
-    cls = type(constraint)
-    builtin = ALL_OBJECTS_DICT.get(cls.__name__) is cls
-    return {"module": _MODULE if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": constraint.get_config(), "registered_name": None if builtin else cls.__name__}
+    return serialize_object(constraint, ALL_OBJECTS_DICT, _MODULE, "Constraint")
 
 
 def deserialize(config, custom_objects=None):
     """A constraint from a name or a config dict; only built-ins and ``custom_objects`` can be named."""
-    if config is None:
-        return None
-    if isinstance(config, str):
-        name, inner = config, {}
-    elif isinstance(config, dict) and "class_name" in config:
-        name, inner = config["class_name"], config.get("config") or {}
-    else:
-        raise _unknown(config)
-    custom_objects = custom_objects or {}
-    cls = custom_objects.get(name)
-    if cls is None and isinstance(config, dict):
-        cls = custom_objects.get(config.get("registered_name"))
-    if cls is None:
-        cls = ALL_OBJECTS_DICT.get(name)
-    if cls is None:
-        raise _unknown(config)
-    if not inspect.isclass(cls):
-        return cls
-    return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
+    return deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, _unknown)
 
 
 def get(identifier):

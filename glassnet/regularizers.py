@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from glassnet.serialization import deserialize_object, serialize_object
 from glassnet import ops
 from glassnet.tensor import Tensor, as_tensor
 
@@ -171,37 +172,12 @@ def _unknown(identifier):
 
 def serialize(regularizer):
     """The regularizer as Keras' config dict {"module", "class_name", "config", "registered_name"}."""
-    if regularizer is None:
-        return None
-    if not hasattr(regularizer, "get_config"):
-        raise ValueError(f"serialize: cannot serialize {regularizer!r}; only Regularizer objects (with get_config) can be saved")
-    cls = type(regularizer)
-    builtin = ALL_OBJECTS_DICT.get(cls.__name__) is cls
-    return {"module": _MODULE if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": regularizer.get_config(), "registered_name": None if builtin else cls.__name__}
+    return serialize_object(regularizer, ALL_OBJECTS_DICT, _MODULE, "Regularizer")
 
 
 def deserialize(config, custom_objects=None):
     """A regularizer from a name or a config dict; only built-ins and ``custom_objects`` can be named."""
-    if config is None:
-        return None
-    if isinstance(config, str):
-        name, inner = config, {}
-    elif isinstance(config, dict) and "class_name" in config:
-        name, inner = config["class_name"], config.get("config") or {}
-    else:
-        raise _unknown(config)
-    custom_objects = custom_objects or {}
-    cls = custom_objects.get(name)
-    if cls is None and isinstance(config, dict):
-        cls = custom_objects.get(config.get("registered_name"))
-    if cls is None:
-        cls = ALL_OBJECTS_DICT.get(name)
-    if cls is None:
-        raise _unknown(config)
-    if inspect.isclass(cls):
-        return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
-    return cls(**inner) if cls is l1_l2 else cls
+    return deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, _unknown, factories=(l1_l2,))
 
 
 def get(identifier):

@@ -15,6 +15,17 @@ REGISTRY = {
 }
 
 
+def report_callbacks(out, **kwargs):
+    """[gn.callbacks.Report(out / "report.html")] when matplotlib is installed, else [] and a
+    one-line note: every run writes its HTML report when it can."""
+    from glassnet.callbacks import Report
+    try:
+        return [Report(out / "report.html", **kwargs)]
+    except ImportError:
+        print("note: no HTML report (matplotlib is missing): pip install \"glassnet[viz]\"")
+        return []
+
+
 def names():
     return sorted(REGISTRY)
 

@@ -40,6 +40,7 @@ def load_data():
 def run(epochs=None, seed=0, out=None, verbose="auto"):
     """Train and test the digits convnet; returns test accuracy, loss, time and paths."""
     import glassnet as gn
+    from glassnet.apps import report_callbacks
 
     epochs = DEFAULT_EPOCHS if epochs is None else epochs
     out = Path(out or "glassnet-out") / NAME
@@ -51,12 +52,16 @@ def run(epochs=None, seed=0, out=None, verbose="auto"):
     if verbose:
         model.summary()
     start = time.perf_counter()
-    history = model.fit(x, y, epochs=epochs, batch_size=32, validation_split=0.1, verbose=verbose)
+    reports = report_callbacks(out, class_names=[str(i) for i in range(10)], x_sample=xt, y_sample=yt)
+    history = model.fit(x, y, epochs=epochs, batch_size=32, validation_split=0.1, verbose=verbose,
+                        callbacks=reports)
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(xt, yt, verbose=0)
     results = {"test_accuracy": float(accuracy), "test_loss": float(loss), "train_seconds": round(seconds, 1),
                "epochs": epochs, "seed": seed, "train_samples": int(len(x)), "test_samples": int(len(xt))}
     (out / "history.json").write_text(json.dumps(history.history, indent=1))
     (out / "results.json").write_text(json.dumps(results, indent=1))
+    if reports:
+        results["report"] = str(out / "report.html")
     results["out"] = str(out)
     return results

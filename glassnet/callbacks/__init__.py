@@ -9,3 +9,4 @@ from glassnet.callbacks.misc import LambdaCallback, TerminateOnNaN
 from glassnet.callbacks.model_checkpoint import ModelCheckpoint
 from glassnet.callbacks.reduce_lr import LearningRateScheduler, ReduceLROnPlateau
 from glassnet.callbacks.tensorboard import TensorBoard
+from glassnet.callbacks.report import Report

@@ -11,6 +11,7 @@ import inspect
 
 import numpy as np
 
+from glassnet.serialization import deserialize_object, serialize_object
 from glassnet.initializers.initializer import Initializer, standardize_dtype, standardize_shape
 from glassnet.initializers.constant_initializers import Constant, Identity, Ones, Zeros
 from glassnet.initializers.random_initializers import (
@@ -63,42 +64,13 @@ def _unknown(identifier):
 
 def serialize(initializer):
     """The initializer as Keras' config dict {"module", "class_name", "config", "registered_name"}."""
-    if initializer is None:
-        return None
-    if not hasattr(initializer, "get_config"):
-        raise ValueError(
-            f"serialize: cannot serialize {initializer!r}; only Initializer objects (with "
-            f"get_config) can be saved, not plain functions"
-        )
-    cls = type(initializer)
-    builtin = ALL_OBJECTS_DICT.get(cls.__name__) is cls
-    return {"module": _MODULE if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": initializer.get_config(), "registered_name": None if builtin else cls.__name__}
+    return serialize_object(initializer, ALL_OBJECTS_DICT, _MODULE, "Initializer")
 
 
 def deserialize(config, custom_objects=None):
     """An initializer from a name or a config dict; only built-in classes and those in
     ``custom_objects`` ({name: class}) can be named, so loading a config never runs other code."""
-    if config is None:
-        return None
-    if isinstance(config, str):
-        name, inner = config, {}
-    elif isinstance(config, dict) and "class_name" in config:
-        name, inner = config["class_name"], config.get("config") or {}
-    else:
-        raise _unknown(config)
-    custom_objects = custom_objects or {}
-    cls = custom_objects.get(name)
-    if cls is None and isinstance(config, dict):
-        cls = custom_objects.get(config.get("registered_name"))
-    if cls is None:
-        cls = ALL_OBJECTS_DICT.get(name)
-    if cls is None:
-        raise _unknown(config)
-    if not inspect.isclass(cls):
-        return cls
-    return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
-
+    return deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, _unknown)
 
 def _from_array(values):
     """An initializer that returns ``values`` (checked against the requested shape)."""

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 from glassnet import backend, ops
-from glassnet.autograd import no_grad
+
 from glassnet.tensor import Tensor
 from glassnet.variables import Variable
 
@@ -346,6 +346,7 @@ class Layer:
             self.built = False
             raise
         self.built = True
+        self._build_input_shape = shapes  # Keras' build_config, written into saved files
 
     def _autocast(self, x):
         if isinstance(x, Tensor):

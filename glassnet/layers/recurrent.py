@@ -209,7 +209,7 @@ class RNN(Layer):
 
     def _run_fused(self, x, states, mask, training, given):
         cell = self.cell
-        B, T = x.shape[0], x.shape[1]
+        T = x.shape[1]
         dp = rdp = None
         if training:
             if 0 < cell.dropout < 1:

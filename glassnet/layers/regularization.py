@@ -38,6 +38,7 @@ class _SpatialDropout(Dropout):
     def get_config(self):
         config = super().get_config()
         config.pop("noise_shape", None)
+        config.pop("trainable", None)  # Keras' SpatialDropout constructors do not take it
         config["data_format"] = self.data_format
         return config
 

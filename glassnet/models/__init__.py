@@ -2,3 +2,4 @@
 from glassnet.models.model import Model
 from glassnet.models.functional import Functional
 from glassnet.models.sequential import Sequential
+from glassnet.models.saving import load_model, save_model

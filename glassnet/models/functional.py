@@ -4,13 +4,11 @@ The graph is found by walking back from the outputs through the recorded nodes; 
 the model replays those nodes in order on real tensors. Several inputs and outputs,
 shared layers and nested models all work, because a node is just one layer call.
 """
-import numpy as np
 
 from glassnet.layers.input_layer import InputLayer, KerasTensor
 from glassnet.layers.layer import Layer, _flatten, _map, unique_name
 from glassnet.models import summary as _summary
 from glassnet.models.model import Model
-from glassnet.tensor import Tensor
 
 
 def _ordered_nodes(outputs):

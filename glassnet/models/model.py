@@ -111,6 +111,22 @@ class Model(Layer):
     def get_metrics_result(self):
         return _trainer().get_metrics_result(self)
 
+    # ---- saving (glassnet.models.saving: Keras 3's .keras and .weights.h5 files) -------
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Write the model (config, weights, optimizer state) as a Keras 3 .keras file, atomically."""
+        from glassnet.models.saving import save_model
+        return save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights as a Keras 3 .weights.h5 file, atomically."""
+        from glassnet.models.saving import save_weights
+        return save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Load weights from a .weights.h5 or .keras file (all or nothing unless skip_mismatch)."""
+        from glassnet.models.saving import load_weights
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
         return config

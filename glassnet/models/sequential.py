@@ -68,6 +68,14 @@ class Sequential(Model):
         return [self._input_layer.output_tensor] if self._input_layer else None
 
     @property
+    def outputs(self):
+        """The symbolic output (built models only), as keras.Sequential.outputs."""
+        if self._input_layer is None or not self._layers:
+            return None
+        node_outputs = self._layers[-1]._inbound_nodes[-1].outputs if self._layers[-1]._inbound_nodes else None
+        return [node_outputs] if node_outputs is not None else None
+
+    @property
     def input_shape(self):
         return self._input_layer.batch_shape if self._input_layer else None
 

@@ -4,8 +4,7 @@ import numpy as np
 
 from glassnet.autograd import Op
 from glassnet.ops import math as m
-from glassnet.ops.arithmetic import add, multiply
-from glassnet.ops.reductions import logsumexp
+from glassnet.ops.arithmetic import multiply
 from glassnet.tensor import as_tensor
 
 SELU_ALPHA = 1.6732632423543772848170429916717

@@ -44,7 +44,7 @@ class Take(Op):
         return x[indices]
 
     def backward(self, g):
-        n, rest = self.shape[0], self.shape[1:]
+        n = self.shape[0]
         flat = self.indices.reshape(-1)
         rows = g.reshape(flat.size, -1)
         # sorting by index then reduceat sums repeated rows in C, much faster than np.add.at

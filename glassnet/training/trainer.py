@@ -174,8 +174,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                                  validation_batch_size or batch_size, steps=validation_steps)
 
     step = _step_fn(model, "train_step")
+    fit_args = dict(x=x, y=y, batch_size=batch_size, validation_data=validation_data,
+                    validation_split=validation_split, shuffle=shuffle, initial_epoch=initial_epoch)
     cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
-                       epochs=epochs, steps=data.steps)
+                       epochs=epochs, steps=data.steps, batch_size=batch_size, fit_args=fit_args)
     # with TerminateOnNaN the user asked for Keras' behaviour: stop quietly, do not raise
     model._check_numerics = not any(type(cb).__name__ == "TerminateOnNaN" for cb in cbs.callbacks)
     model.stop_training = False
