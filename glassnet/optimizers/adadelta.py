@@ -13,6 +13,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adadelta(Optimizer):
     """Zeiler's Adadelta (keras.optimizers.Adadelta)."""
 
+    _fusable = True  # update_step is elementwise over per-variable slots
+
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,

@@ -11,6 +11,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adagrad(Optimizer):
     """Duchi et al.'s Adagrad (keras.optimizers.Adagrad)."""
 
+    _fusable = True  # update_step is elementwise over per-variable slots
+
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
         super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm, clipvalue=clipvalue,

@@ -14,6 +14,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adam(Optimizer):
     """Kingma & Ba's Adam, with the AMSGrad variant (keras.optimizers.Adam)."""
 
+    _fusable = True  # update_step is elementwise over per-variable slots
+
     _cycled_hyperparameter = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=None,

@@ -13,6 +13,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adamax(Optimizer):
     """Adamax from the Adam paper, section 7 (keras.optimizers.Adamax)."""
 
+    _fusable = True  # update_step is elementwise over per-variable slots
+
     _cycled_hyperparameter = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, clipnorm=None,

@@ -100,6 +100,8 @@ class Optimizer:
         self._variables = []
         self._trainable_variables = []
         self._index = {}  # id(model variable) -> position in _trainable_variables
+        self._slot_lists = []  # every per-variable slot list, for the fused update
+        self._flat = None
         self._scratch_buffers = {}
         self._exclude_ids, self._exclude_pattern = set(), None
         # int64 (as TF Keras saves it; Keras on torch uses int32 — values load either way)
@@ -210,6 +212,7 @@ class Optimizer:
         for variable in trainable_variables:
             for i, (slot_name, init) in enumerate(zip(names, inits)):
                 slots[i].append(self.add_variable_from_reference(variable, slot_name, init))
+        self._slot_lists.extend(slots)
         return slots[0] if isinstance(name, str) else slots
 
     def build(self, var_list):
@@ -363,7 +366,17 @@ class Optimizer:
         self._apply_weight_decay(variables)
         self._backend_update_step(grads, variables, self._current_learning_rate())
 
+    # Elementwise update rules whose update_step touches only per-variable slots set this, so
+    # all variables can be updated in one call on flat buffers (glassnet.optimizers.fused).
+    _fusable = False
+
     def _backend_update_step(self, grads, variables, learning_rate):
+        if self._fusable and len(variables) > 1 and len({v.dtype for v in variables}) == 1:
+            from glassnet.optimizers.fused import FlatState
+            if self._flat is None or not self._flat.matches(variables):
+                self._flat = FlatState(self, variables)
+            self._flat.update(self, grads, variables[0].dtype.type(learning_rate))
+            return
         for g, v in zip(grads, variables):
             self.update_step(g, v, v.dtype.type(learning_rate))
 

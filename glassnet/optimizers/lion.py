@@ -11,6 +11,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class Lion(Optimizer):
     """EvoLved Sign Momentum (keras.optimizers.Lion); use a 3-10x smaller lr than AdamW."""
 
+    _fusable = True  # update_step is elementwise over per-variable slots
+
     _cycled_hyperparameter = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None, clipnorm=None, clipvalue=None,

@@ -14,6 +14,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class RMSprop(Optimizer):
     """Hinton's RMSprop with plain momentum and the centered variant (keras.optimizers.RMSprop)."""
 
+    _fusable = True  # update_step is elementwise over per-variable slots
+
     _cycled_hyperparameter = "momentum"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,

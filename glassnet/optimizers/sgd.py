@@ -14,6 +14,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class SGD(Optimizer):
     """Gradient descent with optional momentum and Nesterov momentum (keras.optimizers.SGD)."""
 
+    _fusable = True  # update_step is elementwise over per-variable slots
+
     _cycled_hyperparameter = "momentum"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
