@@ -12,6 +12,8 @@ REGISTRY = {
     "xo": "xo",
     "camera": "camera",
     "mms": "mms",
+    "stocks": "stocks",
+    "sentiment": "sentiment",
 }
 
 
