@@ -19,15 +19,15 @@ expand, default 16, None for all), ``max_grid`` (arrays with a longer side are s
 """
 from glassnet import activations, ops
 from glassnet import losses as _losses
-from glassnet.explain.activation import explain_activation, explain_activation_layer, is_activation_function
-from glassnet.explain.backward import explain_backward, explain_function
-from glassnet.explain.conv import explain_conv, explain_conv_layer
-from glassnet.explain.core import Explanation, reject_unknown, take_options
-from glassnet.explain.dense import explain_dense
-from glassnet.explain.loss import explain_loss
-from glassnet.explain.model import explain_layer, explain_model
-from glassnet.explain.optimizer import explain_optimizer
-from glassnet.explain.pooling import explain_pool, explain_pool_layer
+from glassnet.explainer.activation import explain_activation, explain_activation_layer, is_activation_function
+from glassnet.explainer.backward import explain_backward, explain_function
+from glassnet.explainer.conv import explain_conv, explain_conv_layer
+from glassnet.explainer.core import Explanation, reject_unknown, take_options
+from glassnet.explainer.dense import explain_dense
+from glassnet.explainer.loss import explain_loss
+from glassnet.explainer.model import explain_layer, explain_model
+from glassnet.explainer.optimizer import explain_optimizer
+from glassnet.explainer.pooling import explain_pool, explain_pool_layer
 from glassnet.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from glassnet.layers.convolutional import _Conv, _ConvTranspose
 from glassnet.layers.core import Activation, Dense

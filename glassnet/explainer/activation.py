@@ -11,10 +11,10 @@ import numpy as np
 
 from glassnet import activations, ops
 from glassnet.autograd import enable_grad
-from glassnet.explain.core import (
+from glassnet.explainer.core import (
     Explanation, array_blocks, as_array, fits, reject_unknown, value_text,
 )
-from glassnet.explain.render import Row, Section, Table, Text
+from glassnet.explainer.render import Row, Section, Table, Text
 from glassnet.tensor import Tensor
 
 # seed 002's slides: "Backpropagation challenge: sigmoid / ReLU"

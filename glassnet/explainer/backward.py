@@ -20,8 +20,8 @@ import inspect
 import numpy as np
 
 from glassnet.autograd import enable_grad, topological_order
-from glassnet.explain.core import Explanation, as_array, scalar, value_text
-from glassnet.explain.render import Table, Text
+from glassnet.explainer.core import Explanation, as_array, scalar, value_text
+from glassnet.explainer.render import Table, Text
 from glassnet.tensor import Tensor
 
 _SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**", "matmul": "@"}

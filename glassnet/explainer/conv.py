@@ -17,11 +17,11 @@ import numpy as np
 
 from glassnet import activations, ops
 from glassnet.autograd import no_grad
-from glassnet.explain.activation import apply_activation, is_linear
-from glassnet.explain.core import (
+from glassnet.explainer.activation import apply_activation, is_linear
+from glassnet.explainer.core import (
     Explanation, array_blocks, as_array, reject_unknown, seq, sum_expression, value_text,
 )
-from glassnet.explain.render import Row, Section, Text
+from glassnet.explainer.render import Row, Section, Text
 from glassnet.ops.conv import _ints, _padding
 
 

@@ -7,8 +7,8 @@ it), and blocks that print as text (``str``) and render as HTML in a notebook
 """
 import numpy as np
 
-from glassnet.explain import render
-from glassnet.explain.render import Grid, Row, Text
+from glassnet.explainer import render
+from glassnet.explainer.render import Grid, Row, Text
 from glassnet.tensor import Tensor
 
 DEFAULT_MAX_CELLS = 16

@@ -11,11 +11,11 @@ and the activation with its derivative; softmax outputs are shown across the uni
 import numpy as np
 
 from glassnet.autograd import no_grad
-from glassnet.explain.activation import apply_activation, is_linear, softmax_section
-from glassnet.explain.core import (
+from glassnet.explainer.activation import apply_activation, is_linear, softmax_section
+from glassnet.explainer.core import (
     Explanation, array_blocks, as_array, reject_unknown, sum_expression, value_text,
 )
-from glassnet.explain.render import Section, Table, Text
+from glassnet.explainer.render import Section, Table, Text
 
 
 def explain_dense(layer, x, opts, units=None, **kwargs):

@@ -14,10 +14,10 @@ import numpy as np
 
 from glassnet import losses as gl
 from glassnet.autograd import enable_grad
-from glassnet.explain.activation import softmax_section
+from glassnet.explainer.activation import softmax_section
 from glassnet.losses.base import as_true
-from glassnet.explain.core import Explanation, as_array, reject_unknown, value_text
-from glassnet.explain.render import Section, Table, Text
+from glassnet.explainer.core import Explanation, as_array, reject_unknown, value_text
+from glassnet.explainer.render import Section, Table, Text
 from glassnet.tensor import Tensor
 
 EPSILON = 1e-7

@@ -10,8 +10,8 @@ restored. Also the fallback for any layer without a dedicated explainer.
 import numpy as np
 
 from glassnet.autograd import no_grad
-from glassnet.explain.core import Explanation, array_blocks, reject_unknown, summary_text
-from glassnet.explain.render import Section, Table, Text
+from glassnet.explainer.core import Explanation, array_blocks, reject_unknown, summary_text
+from glassnet.explainer.render import Section, Table, Text
 from glassnet.tensor import Tensor
 
 
@@ -91,7 +91,7 @@ def explain_model(model, x, opts, expand=False, **kwargs):
                              "output (sample 0)" if np.ndim(a) > 1 else "output", fmt, opts) \
             if not isinstance(a, list) else [Text(summary_text(v, fmt, f"output {i}")) for i, v in enumerate(a)]
         if expand:
-            from glassnet.explain import explain as _explain
+            from glassnet.explainer import explain as _explain
             try:
                 sub = _explain(layer, _arr(inp), max_cells=opts.max_cells, max_grid=opts.max_grid,
                                decimals=opts.decimals, truncate=opts.truncate)

@@ -15,8 +15,8 @@ import sys
 
 import numpy as np
 
-from glassnet.explain.core import Explanation, as_array, reject_unknown, value_text
-from glassnet.explain.render import Table, Text
+from glassnet.explainer.core import Explanation, as_array, reject_unknown, value_text
+from glassnet.explainer.render import Table, Text
 from glassnet.optimizers.adam import Adam
 from glassnet.optimizers.base import Optimizer
 from glassnet.optimizers.sgd import SGD

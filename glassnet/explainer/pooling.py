@@ -13,8 +13,8 @@ import numpy as np
 
 from glassnet import ops
 from glassnet.autograd import no_grad
-from glassnet.explain.core import Explanation, array_blocks, as_array, reject_unknown, seq, sum_expression
-from glassnet.explain.render import Section, Text
+from glassnet.explainer.core import Explanation, array_blocks, as_array, reject_unknown, seq, sum_expression
+from glassnet.explainer.render import Section, Text
 from glassnet.ops.conv import _ints, same_padding
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.explain import explain
-from tests.explain import parse_html
+from glassnet.explainer import explain
+from tests.explainer import parse_html
 
 
 def slide_graph(w, x):

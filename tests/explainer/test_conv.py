@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.explain import explain
-from tests.explain import FEATURES_001, MAPS_001, parse_html, table, x_image
+from glassnet.explainer import explain
+from tests.explainer import FEATURES_001, MAPS_001, parse_html, table, x_image
 
 
 def _grid_after(text, caption, n):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.explain import explain
-from tests.explain import parse_html
+from glassnet.explainer import explain
+from tests.explainer import parse_html
 
 
 def test_softmax_cross_entropy_step_by_step():

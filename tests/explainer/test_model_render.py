@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.explain import Explanation, explain
-from glassnet.explain.render import Fmt
-from tests.explain import EDGE_MAP_004, EDGES_004, IMAGE_004, FEATURES_001, parse_html, x_image
+from glassnet.explainer import Explanation, explain
+from glassnet.explainer.render import Fmt
+from tests.explainer import EDGE_MAP_004, EDGES_004, IMAGE_004, FEATURES_001, parse_html, x_image
 
 
 def _seed004_model():

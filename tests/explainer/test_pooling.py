@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.explain import explain
-from tests.explain import EDGE_MAP_004, EDGES_004, IMAGE_004, parse_html
+from glassnet.explainer import explain
+from tests.explainer import EDGE_MAP_004, EDGES_004, IMAGE_004, parse_html
 
 
 def test_seed004_edges_relu_max_pool_gives_1_3_1_3():
