@@ -35,9 +35,22 @@ def _check_same_shape(loss_name, y_true, y_pred, hint=""):
         )
 
 
+def _warn_if_not_logits(loss_name, y_pred, from_logits):
+    """Keras' warning: from_logits=True on the output of a softmax or sigmoid is a mistake."""
+    op = getattr(y_pred, "_op", None)
+    if from_logits and op is not None and op.name in ("softmax", "sigmoid"):
+        warnings.warn(
+            f"{loss_name} received from_logits=True, but y_pred was produced by a {op.name} "
+            f"activation and so holds probabilities, not logits; drop the activation of the last "
+            f"layer, or use from_logits=False",
+            stacklevel=3,
+        )
+
+
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """-[t log p + (1 - t) log(1 - p)], mean over ``axis``; p clipped to [1e-7, 1 - 1e-7],
     or computed stably from logits. Label smoothing: t -> t (1 - s) + s / 2."""
+    _warn_if_not_logits("binary_crossentropy", y_pred, from_logits)
     y_true, y_pred = prepare("binary_crossentropy", y_true, y_pred)
     _check_axis("binary_crossentropy", axis, y_pred.ndim)
     _check_same_shape("binary_crossentropy", y_true, y_pred)
@@ -51,6 +64,7 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
                               from_logits=False, label_smoothing=0.0, axis=-1):
     """Focal loss (Lin et al. 2017): (1 - p_t)^gamma * bce, times alpha_t when balancing,
     mean over ``axis``; p_t = t p + (1 - t)(1 - p)."""
+    _warn_if_not_logits("binary_focal_crossentropy", y_pred, from_logits)
     y_true, y_pred = prepare("binary_focal_crossentropy", y_true, y_pred)
     _check_same_shape("binary_focal_crossentropy", y_true, y_pred)
     if label_smoothing:
@@ -75,6 +89,7 @@ _CATEGORICAL_HINT = (
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """-sum(t log p) over the class ``axis``; p = y_pred / sum(y_pred) clipped to
     [1e-7, 1 - 1e-7], or log_softmax of logits. Label smoothing: t -> t (1 - s) + s / C."""
+    _warn_if_not_logits("categorical_crossentropy", y_pred, from_logits)
     y_true, y_pred = prepare("categorical_crossentropy", y_true, y_pred)
     axis = _check_axis("categorical_crossentropy", axis, y_pred.ndim)
     _check_same_shape("categorical_crossentropy", y_true, y_pred, _CATEGORICAL_HINT)
@@ -137,6 +152,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     logsumexp(x) - x[label] (gradient softmax - onehot), from probabilities Keras' normalise
     and clip. Labels equal to ``ignore_class`` give 0 and are masked out of the reduction."""
     name = "sparse_categorical_crossentropy"
+    _warn_if_not_logits(name, y_pred, from_logits)
     y_pred = as_pred(y_pred)
     axis = _check_axis(name, axis, y_pred.ndim)
     if y_pred.ndim < 1:

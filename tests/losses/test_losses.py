@@ -377,3 +377,24 @@ def test_incompatible_shapes_and_weights_are_clear_errors(rng):
         losses.BinaryCrossentropy()(rng.random((4, 3)), rng.random((4, 2)))
     with pytest.raises(ValueError, match=r"sample_weight of shape \(5,\) does not match"):
         losses.MeanSquaredError()(rng.random((4, 3)), rng.random((4, 3)), sample_weight=np.ones(5))
+
+
+@pytest.mark.parametrize("loss, y", [
+    (gn.losses.SparseCategoricalCrossentropy(from_logits=True), np.array([0, 2])),
+    (gn.losses.CategoricalCrossentropy(from_logits=True), np.eye(3)[[0, 2]]),
+])
+def test_probabilities_given_as_logits_warn(loss, y):
+    probs = gn.ops.softmax(gn.tensor(np.array([[1.0, 2.0, 3.0], [0.5, 0.1, 0.2]]), requires_grad=True))
+    with pytest.warns(UserWarning, match="from_logits=True, but y_pred was produced by a softmax"):
+        loss(y, probs)
+    logits = gn.tensor(np.array([[1.0, 2.0, 3.0], [0.5, 0.1, 0.2]]), requires_grad=True) * 1.0
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss(y, logits)  # real logits: no warning
+
+
+def test_sigmoid_output_with_from_logits_warns():
+    p = gn.ops.sigmoid(gn.tensor(np.array([[0.3], [-1.0]]), requires_grad=True))
+    with pytest.warns(UserWarning, match="produced by a sigmoid"):
+        gn.losses.BinaryCrossentropy(from_logits=True)(np.array([[1.0], [0.0]]), p)
