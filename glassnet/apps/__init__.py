@@ -9,6 +9,10 @@ import importlib
 # name -> module under glassnet.apps
 REGISTRY = {
     "digits": "digits",
+    "mnist_mlp": "mnist_mlp",
+    "mnist_convnet": "mnist_convnet",
+    "finetune": "finetune",
+    "gan": "gan",
     "xo": "xo",
     "camera": "camera",
     "mms": "mms",

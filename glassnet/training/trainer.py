@@ -134,8 +134,12 @@ def get_metrics_result(model):
 
 
 def reset_metrics(model):
+    """Reset the compiled metrics and everything in ``model.metrics`` (a model with a custom
+    train_step lists its own trackers there), as Keras 3 does at each epoch."""
     model._loss_tracker.reset_state()
     model._compiled_metrics.reset()
+    for metric in model.metrics:
+        metric.reset_state()
 
 
 def _step_fn(model, name):
