@@ -1,0 +1,44 @@
+"""glassnet side of the benchmark: each workload through the public Keras API only
+(Sequential, compile, train_on_batch, predict), so the whole framework's overhead counts."""
+import workloads as W
+
+
+def _models(gn):
+    L = gn.layers
+    return {
+        "tiny": lambda: gn.Sequential([gn.Input((2,)), L.Dense(16, activation="relu"), L.Dense(16, activation="relu"),
+                                       L.Dense(1)]),
+        "mlp": lambda: gn.Sequential([gn.Input((784,)), L.Dense(512, activation="relu"),
+                                      L.Dense(512, activation="relu"), L.Dense(10, activation="softmax")]),
+        "cnn": lambda: gn.Sequential([gn.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2),
+                                      L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+                                      L.Dropout(0.5), L.Dense(10, activation="softmax")]),
+        "lstm": lambda: gn.Sequential([gn.Input((W.LSTM_LEN,), dtype="int64"), L.Embedding(W.LSTM_VOCAB, W.LSTM_DIM),
+                                       L.LSTM(W.LSTM_UNITS), L.Dense(1, activation="sigmoid")]),
+    }
+
+
+LOSSES = {"tiny": "mse", "mlp": "sparse_categorical_crossentropy", "cnn": "sparse_categorical_crossentropy",
+          "lstm": "binary_crossentropy"}
+
+
+def prepare(name, x, y):
+    """glassnet takes the NumPy arrays as they are."""
+    return x, y
+
+
+def build(name, x, y, seed=0):
+    """A no-argument function that runs one step of workload ``name`` on (x, y), and the model.
+
+    Training workloads: ``model.train_on_batch(x, y)``. Predict workloads: ``model.predict(x,
+    batch_size=1024, verbose=0)`` (one call = several predict batches, see workloads.py).
+    """
+    import glassnet as gn
+
+    gn.utils.set_random_seed(seed)
+    base = name.replace("predict_", "")
+    model = _models(gn)[base]()
+    model.compile(optimizer=gn.optimizers.Adam(learning_rate=1e-3), loss=LOSSES[base])
+    if name.startswith("predict_"):
+        return (lambda: model.predict(x, batch_size=W.PREDICT_BATCH, verbose=0)), model
+    return (lambda: model.train_on_batch(x, y)), model
