@@ -21,12 +21,12 @@ REGISTRY = {
 }
 
 
-def report_callbacks(out, **kwargs):
-    """[gn.callbacks.Report(out / "report.html")] when matplotlib is installed, else [] and a
+def report_callbacks(out, filename="report.html", **kwargs):
+    """[gn.callbacks.Report(out / filename)] when matplotlib is installed, else [] and a
     one-line note: every run writes its HTML report when it can."""
     from glassnet.callbacks import Report
     try:
-        return [Report(out / "report.html", **kwargs)]
+        return [Report(out / filename, **kwargs)]
     except ImportError:
         print("note: no HTML report (matplotlib is missing): pip install \"glassnet[viz]\"")
         return []

@@ -140,13 +140,13 @@ def _field(a):
     return [" ".join(f"{v:+.0f}" if v else " 0" for v in row) for row in np.asarray(a).reshape(2, 2)]
 
 
-def _fit(x, y, seed, epochs, verbose):
+def _fit(x, y, seed, epochs, verbose, callbacks=None):
     import glassnet as gn
     gn.utils.set_random_seed(seed)
     model = architecture("camera_trained")
     model.compile(optimizer=gn.optimizers.Adam(0.05),
                   loss=gn.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    history = model.fit(x, y, epochs=epochs, batch_size=len(x), verbose=verbose)
+    history = model.fit(x, y, epochs=epochs, batch_size=len(x), verbose=verbose, callbacks=callbacks)
     return model, history
 
 
@@ -187,7 +187,10 @@ def run(epochs=None, seed=0, out=None, verbose="auto", n_test=1000, max_tries=10
     start = time.perf_counter()
     for tries in range(1, max_tries + 1):
         used = seed + tries - 1
-        model, history = _fit(x, y, used, epochs, verbose=0)
+        from glassnet.apps import report_callbacks
+        # the report of the try that is kept overwrites those of failed tries
+        model, history = _fit(x, y, used, epochs, verbose=0,
+                              callbacks=report_callbacks(out, class_names=list(CATEGORIES)))
         train_acc = float((model.predict(x, verbose=0).argmax(1) == y).mean())
         say(f"trained from random weights, seed {used}: training accuracy {train_acc:.4f}")
         if train_acc == 1.0:

@@ -136,7 +136,7 @@ def pretrain(data, seed, cache=None, verbose=0):
     return weights, accuracy, seconds, f"trained on {len(xs)} images of digits 0-4 for {PRETRAIN_EPOCHS} epochs"
 
 
-def train_small(x_small, y_small, test, epochs, seed, base_weights=None, verbose=0):
+def train_small(x_small, y_small, test, epochs, seed, base_weights=None, verbose=0, callbacks=None):
     """Train one classifier on the small set; with ``base_weights`` the base is loaded and frozen.
 
     Returns (test accuracy, seconds, trainable parameter count).
@@ -151,7 +151,7 @@ def train_small(x_small, y_small, test, epochs, seed, base_weights=None, verbose
     model = build_classifier(base, len(TARGET_DIGITS))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(x_small, y_small, batch_size=BATCH_SIZE, epochs=epochs, verbose=verbose)
+    model.fit(x_small, y_small, batch_size=BATCH_SIZE, epochs=epochs, verbose=verbose, callbacks=callbacks)
     seconds = time.perf_counter() - start
     accuracy = float(model.evaluate(*test, verbose=0)[1])
     trainable = int(sum(w.size for w in model.trainable_weights))
@@ -167,6 +167,8 @@ def run(epochs=None, seed=0, out=None, verbose="auto", repeats=None, per_class=N
     epochs = DEFAULT_EPOCHS if epochs is None else epochs
     repeats = REPEATS if repeats is None else repeats
     per_class = PER_CLASS if per_class is None else per_class
+    from glassnet.apps import report_callbacks
+
     out = Path(out or "glassnet-out") / NAME
     out.mkdir(parents=True, exist_ok=True)
     ((x, y), (xt, yt)), source = load_data()
@@ -178,7 +180,9 @@ def run(epochs=None, seed=0, out=None, verbose="auto", repeats=None, per_class=N
         x_small, y_small = small_set(x, y, per_class, seed + k)
         row = {"seed": seed + k}
         for mode, w in (("finetune", weights), ("scratch", None)):
-            acc, sec, trainable = train_small(x_small, y_small, test, epochs, seed + k, w)  # one line per seed below
+            # the first seed's runs write the HTML reports (report_finetune.html, report_scratch.html)
+            reports = report_callbacks(out, f"report_{mode}.html", x_sample=test[0], y_sample=test[1]) if k == 0 else None
+            acc, sec, trainable = train_small(x_small, y_small, test, epochs, seed + k, w, callbacks=reports)
             row[mode] = acc
             row[f"{mode}_seconds"] = round(sec, 1)
             row[f"{mode}_trainable_params"] = trainable

@@ -233,7 +233,8 @@ def run(epochs=None, seed=0, out=None, verbose="auto"):
         gan.generator.summary()
         gan.discriminator.summary()
     start = time.perf_counter()
-    history = gan.fit(x, epochs=epochs, batch_size=BATCH_SIZE, verbose=verbose)
+    from glassnet.apps import report_callbacks
+    history = gan.fit(x, epochs=epochs, batch_size=BATCH_SIZE, verbose=verbose, callbacks=report_callbacks(out))
     seconds = time.perf_counter() - start
 
     judge = build_judge()

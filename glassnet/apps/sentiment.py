@@ -122,7 +122,9 @@ def run(epochs=None, seed=0, out=None, verbose="auto", variant="both", num_words
             model.summary()
         stop = gn.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
         wall, cpu = time.perf_counter(), time.process_time()
-        history = model.fit(x, y, epochs=epochs, batch_size=32, validation_split=0.1, callbacks=[stop],
+        from glassnet.apps import report_callbacks
+        reports = report_callbacks(out, f"report_{v}.html", class_names=["negative", "positive"])
+        history = model.fit(x, y, epochs=epochs, batch_size=32, validation_split=0.1, callbacks=[stop] + reports,
                             verbose=verbose)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         loss, accuracy = model.evaluate(xt, yt, verbose=0)

@@ -117,8 +117,9 @@ def build_model(kind, window=DEFAULT_WINDOW):
     return gn.Sequential([gn.Input((window, 1))] + layers, name=f"stocks_{kind}")
 
 
-def _train(kind, data, window, epochs, patience, verbose):
+def _train(kind, data, window, epochs, patience, verbose, out=None):
     import glassnet as gn
+    from glassnet.apps import report_callbacks
     model = build_model(kind, window)
     model.compile(optimizer="adam", loss="mse")
     if verbose:
@@ -126,7 +127,8 @@ def _train(kind, data, window, epochs, patience, verbose):
     stop = gn.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     wall, cpu = time.perf_counter(), time.process_time()
     history = model.fit(data["x_train"], data["y_train"], epochs=epochs, batch_size=32, shuffle=True,
-                        validation_data=(data["x_val"], data["y_val"]), callbacks=[stop], verbose=verbose)
+                        validation_data=(data["x_val"], data["y_val"]), verbose=verbose,
+                        callbacks=[stop] + (report_callbacks(out, f"report_{kind}.html") if out is not None else []))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return model, history, stop, wall, cpu
 
@@ -200,7 +202,7 @@ def run(epochs=None, seed=0, out=None, verbose="auto", symbol="AAPL", window=DEF
     for kind in kinds:
         gn.utils.set_random_seed(seed)  # each model starts from the same state, whichever runs first
         say(f"\n{kind}: windows of {window} daily log returns -> the next one")
-        net, history, stop, wall, cpu = _train(kind, data, window, epochs, patience, verbose)
+        net, history, stop, wall, cpu = _train(kind, data, window, epochs, patience, verbose, out)
         z = net.predict(data["x_test"], verbose=0)
         pred = to_prices(z, naive, data["mean"], data["std"])
         preds[kind] = pred

@@ -250,7 +250,9 @@ def run(epochs=None, seed=0, out=None, verbose="auto", n_train=1000, n_test=1000
     if verbose:
         model.summary()
     start = time.perf_counter()
-    history = model.fit(x, y, epochs=epochs, batch_size=32, verbose=verbose)
+    from glassnet.apps import report_callbacks
+    reports = report_callbacks(out, class_names=list(CLASSES), x_sample=xt, y_sample=yt)
+    history = model.fit(x, y, epochs=epochs, batch_size=32, verbose=verbose, callbacks=reports)
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(xt, yt, verbose=0)
     results = {
