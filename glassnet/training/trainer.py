@@ -255,16 +255,46 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                        steps=source.steps, mode="predict")
     cbs.on_predict_begin()
     outs = []
+    chunk = _inference_chunk(model)
     with no_grad():
         for i, (xb, _, _) in enumerate(source.batches()):
             cbs.on_predict_batch_begin(i)
-            out = model(xb, training=False)
-            outs.append(data_adapter._map(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
+            for part in _split_batch(xb, chunk):
+                out = model(part, training=False)
+                outs.append(data_adapter._map(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
             cbs.on_predict_batch_end(i, {})
     cbs.on_predict_end()
     if not outs:
         raise ValueError("predict: no batches were produced from the input")
     return _concat(outs)
+
+
+# Inference runs a batch in pieces whose largest activation stays near this many values
+# (16 MB of float32): the temporaries then stay in cache and are not re-faulted from the
+# OS each batch. Outputs are unchanged (inference is per sample). keras-io convnet,
+# predict at batch 1024: 1.8x faster and ~250 MB less peak memory (benchmarks/PROFILE_NOTES.md).
+_INFERENCE_ACTIVATION_BUDGET = 4_000_000
+
+
+def _inference_chunk(model):
+    """Samples per piece, from the model's largest per-sample layer output (None: no split)."""
+    largest = 0
+    for layer in getattr(model, "layers", []):
+        shape = layer._output_shape
+        if isinstance(shape, tuple) and shape and all(isinstance(n, int) for n in shape[1:]):
+            largest = max(largest, int(np.prod(shape[1:])))
+    if not largest:
+        return None
+    return max(1, _INFERENCE_ACTIVATION_BUDGET // largest)
+
+
+def _split_batch(xb, chunk):
+    n = data_adapter._flat(xb)[0].shape[0]
+    if chunk is None or n <= chunk:
+        yield xb
+        return
+    for start in range(0, n, chunk):
+        yield data_adapter._map(lambda a: a[start:start + chunk], xb)
 
 
 def _concat(outs):
