@@ -92,7 +92,7 @@ def _curve_panel(ax, name, train, val, epochs):
     ax.set_title(name.replace("_", " "))
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
-    ax.legend(loc="best")
+    ax.legend(loc="best", frameon=True, framealpha=0.92, edgecolor="#e5e7eb")  # a box: never text over lines
 
 
 @_mpl.figure_function
