@@ -206,7 +206,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
                 break
         epoch_logs = dict(logs)
         if val is not None and (epoch + 1) % validation_freq == 0:
-            val_logs = _evaluate_source(model, val, callbacks=None)
+            # Keras evaluates with fit's own callbacks, so on_test_* hooks fire during fit too
+            val_logs = _evaluate_source(model, val, callback_list=cbs)
             epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
         cbs.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
@@ -215,11 +216,11 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     return model.history
 
 
-def _evaluate_source(model, source, callbacks=None, verbose=0):
+def _evaluate_source(model, source, callbacks=None, verbose=0, callback_list=None):
     reset_metrics(model)
     step = _step_fn(model, "test_step")
-    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=1,
-                       steps=source.steps, mode="test")
+    cbs = callback_list or CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                                        epochs=1, steps=source.steps, mode="test")
     cbs.on_test_begin()
     logs = {}
     for i, batch in enumerate(source.batches()):

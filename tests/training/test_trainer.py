@@ -164,3 +164,23 @@ def test_accuracy_string_picks_the_right_metric():
     m.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     m.fit(x, y, epochs=1, verbose=0)
     assert type(m.metrics[1]).__name__ == "SparseCategoricalAccuracy"
+
+
+def test_validation_in_fit_fires_test_hooks_like_keras():
+    x, y = _data()
+    calls = []
+
+    class Spy(gn.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            calls.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            calls.append("test_batch")
+
+        def on_test_end(self, logs=None):
+            calls.append("test_end")
+
+    m = _mlp(gn)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(x, y, epochs=2, batch_size=32, validation_split=0.25, verbose=0, callbacks=[Spy()])
+    assert calls.count("test_begin") == 2 and calls.count("test_end") == 2 and calls.count("test_batch") == 2
