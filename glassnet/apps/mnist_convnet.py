@@ -11,12 +11,12 @@ Measured on the subset, keras-io's 15 epochs: test accuracy 0.969 (seed 0; 0.971
 seeds 0-2), against 0.969 for the same script on real Keras 3 (torch backend) with the same
 data, epochs and seeds; about 30 s of training on 2 cores.
 """
+import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from glassnet.apps.mnist_mlp import NUM_CLASSES, load_mnist, write_results
+from glassnet.apps.mnist_mlp import NUM_CLASSES, run_script
 
 NAME = "mnist_convnet"
 SUMMARY = "keras-io's simple MNIST convnet (2 conv + pool, dropout, adam) on real MNIST digits"
@@ -69,19 +69,4 @@ def run(epochs=None, seed=0, out=None, verbose="auto", train_samples=None):
 
     ``train_samples``: use only that many training images (for quick checks).
     """
-    import glassnet as gn
-    from glassnet.apps import report_callbacks
-
-    epochs = DEFAULT_EPOCHS if epochs is None else epochs
-    out = Path(out or "glassnet-out") / NAME
-    data, source = load_mnist(train_samples)
-    (x_test, y_test) = prepare(gn, data)[1]
-    reports = report_callbacks(out, class_names=[str(i) for i in range(NUM_CLASSES)], x_sample=x_test, y_sample=y_test)
-    model, history, loss, accuracy, seconds = train_and_evaluate(gn, data, epochs, seed, verbose, callbacks=reports)
-    results = {"test_accuracy": accuracy, "test_loss": loss, "train_seconds": round(seconds, 1),
-               "epochs": epochs, "seed": seed, "data": source}
-    write_results(out, results, history)
-    if reports:
-        results["report"] = str(out / "report.html")
-    results["out"] = str(out)
-    return results
+    return run_script(sys.modules[__name__], epochs, seed, out, verbose, train_samples)

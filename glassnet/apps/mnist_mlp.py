@@ -16,6 +16,7 @@ epochs and seeds; about 4 s of training on 2 idle cores.
 """
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -84,20 +85,18 @@ def write_results(out, results, history):
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
 
-def run(epochs=None, seed=0, out=None, verbose="auto", train_samples=None):
-    """Train and test the MLP on real MNIST; returns test accuracy and loss, time, data and paths.
-
-    ``train_samples``: use only that many training images (for quick checks).
-    """
+def run_script(app, epochs=None, seed=0, out=None, verbose="auto", train_samples=None):
+    """Run an MNIST app module's script on glassnet (``app`` has NAME, DEFAULT_EPOCHS, prepare
+    and train_and_evaluate); write history, results and the report; return the results."""
     import glassnet as gn
     from glassnet.apps import report_callbacks
 
-    epochs = DEFAULT_EPOCHS if epochs is None else epochs
-    out = Path(out or "glassnet-out") / NAME
+    epochs = app.DEFAULT_EPOCHS if epochs is None else epochs
+    out = Path(out or "glassnet-out") / app.NAME
     data, source = load_mnist(train_samples)
-    (x_test, y_test) = prepare(gn, data)[1]
+    (x_test, y_test) = app.prepare(gn, data)[1]
     reports = report_callbacks(out, class_names=[str(i) for i in range(NUM_CLASSES)], x_sample=x_test, y_sample=y_test)
-    model, history, loss, accuracy, seconds = train_and_evaluate(gn, data, epochs, seed, verbose, callbacks=reports)
+    model, history, loss, accuracy, seconds = app.train_and_evaluate(gn, data, epochs, seed, verbose, callbacks=reports)
     results = {"test_accuracy": accuracy, "test_loss": loss, "train_seconds": round(seconds, 1),
                "epochs": epochs, "seed": seed, "data": source}
     write_results(out, results, history)
@@ -105,3 +104,11 @@ def run(epochs=None, seed=0, out=None, verbose="auto", train_samples=None):
         results["report"] = str(out / "report.html")
     results["out"] = str(out)
     return results
+
+
+def run(epochs=None, seed=0, out=None, verbose="auto", train_samples=None):
+    """Train and test the MLP on real MNIST; returns test accuracy and loss, time, data and paths.
+
+    ``train_samples``: use only that many training images (for quick checks).
+    """
+    return run_script(sys.modules[__name__], epochs, seed, out, verbose, train_samples)
