@@ -43,3 +43,22 @@ def deserialize_object(config, table, custom_objects, unknown, factories=()):
     if not inspect.isclass(cls):
         return cls(**inner) if any(cls is f for f in factories) else cls
     return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
+
+
+def get_object(identifier, table, deserialize, unknown):
+    """Keras' ``get`` for losses and metrics: a name from ``table`` (a class becomes an
+    instance, a function stays a function), a config dict through ``deserialize``, or any
+    callable as is; None gives None."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = table.get(identifier)
+        if obj is None:
+            raise unknown(identifier)
+    else:
+        obj = identifier
+    if callable(obj):
+        return obj() if inspect.isclass(obj) else obj
+    raise unknown(identifier)

@@ -9,6 +9,7 @@ per sample. Everything is differentiable with respect to y_pred.
 """
 import inspect
 
+from glassnet.serialization import get_object
 from glassnet.losses.base import (
     Loss, LossFunctionWrapper, reduce_weighted_values, squeeze_or_expand_to_same_rank,
 )
@@ -94,19 +95,7 @@ def get(identifier):
     """A loss from a name ("mse", "categorical_crossentropy", "Huber"), a config dict, a
     Loss instance or class, or any callable; None gives None. As in Keras, snake_case names
     give the per-sample function and class names give an instance."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-        if obj is None:
-            raise _unknown(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise _unknown(identifier)
+    return get_object(identifier, ALL_OBJECTS_DICT, deserialize, _unknown)
 
 
 __all__ = [obj.__name__ for obj in ALL_OBJECTS] + [

@@ -11,6 +11,7 @@ means (binary, categorical or sparse) is decided by ``resolve_accuracy``.
 """
 import inspect
 
+from glassnet.serialization import get_object
 from glassnet import losses as _losses
 from glassnet.losses.base import to_snake_case
 from glassnet.metrics.accuracy import (
@@ -104,19 +105,7 @@ def deserialize(config, custom_objects=None):
 def get(identifier):
     """A metric from a name ("accuracy", "mse", "AUC", "precision"), a config dict, a Metric
     instance or class, or any callable (returned as is); None gives None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-        if obj is None:
-            raise _unknown(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise _unknown(identifier)
+    return get_object(identifier, ALL_OBJECTS_DICT, deserialize, _unknown)
 
 
 def _loss_kind(loss):
