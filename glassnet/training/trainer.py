@@ -115,6 +115,11 @@ def test_step(model, data):
     return _update_metrics(model, loss, y, y_pred, sample_weight, x)
 
 
+def _num_samples(x):
+    """Samples in ``x`` (arrays, lists, Tensors, or structures of them), without converting it."""
+    return len(data_adapter._flat(x)[0])
+
+
 def _batch_size(x):
     first = data_adapter._flat(x)[0]
     return first.shape[0]
@@ -310,7 +315,7 @@ def _concat(outs):
 def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
     """One training step on one batch; metrics accumulate until reset_metrics()."""
     _require_compiled(model, "train_on_batch")
-    data = data_adapter.ArrayData(x, y, sample_weight, batch_size=_batch_size(data_adapter._map(data_adapter._as_array, x)),
+    data = data_adapter.ArrayData(x, y, sample_weight, batch_size=_num_samples(x),
                                   class_weight=class_weight)
     batch = next(data.batches())
     logs = _step_fn(model, "train_step")(batch)
@@ -320,7 +325,7 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
 def test_on_batch(model, x, y=None, sample_weight=None, return_dict=False):
     """Loss and metrics on one batch, without updating weights."""
     _require_compiled(model, "test_on_batch")
-    data = data_adapter.ArrayData(x, y, sample_weight, batch_size=_batch_size(data_adapter._map(data_adapter._as_array, x)))
+    data = data_adapter.ArrayData(x, y, sample_weight, batch_size=_num_samples(x))
     logs = _step_fn(model, "test_step")(next(data.batches()))
     return _logs_out(logs, return_dict)
 
