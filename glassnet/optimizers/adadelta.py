@@ -13,7 +13,7 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adadelta(Optimizer):
     """Zeiler's Adadelta (keras.optimizers.Adadelta)."""
 
-    _fusable = True  # update_step is elementwise over per-variable slots
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
@@ -30,15 +30,16 @@ class Adadelta(Optimizer):
             var_list, ["accumulated_grad", "accumulated_delta_var"]
         )
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g, f = variable.data, gradient, variable.dtype.type
-        i = self._get_variable_index(variable)
-        acc_g, acc_d = self._accumulated_grads[i].data, self._accumulated_delta_vars[i].data
-        rho, eps = f(self.rho), f(self.epsilon)
+    def _step_coefficients(self, learning_rate, f):
+        return learning_rate, f(self.rho), f(1 - self.rho), f(self.epsilon)
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        learning_rate, rho, one_minus_rho, eps = coefficients
+        acc_g, acc_d = slots
         delta, tmp = self._scratch(w, 0), self._scratch(w, 1)
         acc_g *= rho
         np.multiply(g, g, out=tmp)
-        tmp *= f(1 - self.rho)
+        tmp *= one_minus_rho
         acc_g += tmp
         np.add(acc_d, eps, out=delta)
         np.sqrt(delta, out=delta)
@@ -49,7 +50,7 @@ class Adadelta(Optimizer):
         np.negative(delta, out=delta)
         acc_d *= rho
         np.multiply(delta, delta, out=tmp)
-        tmp *= f(1 - self.rho)
+        tmp *= one_minus_rho
         acc_d += tmp
         delta *= learning_rate
         w += delta

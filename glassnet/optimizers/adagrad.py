@@ -11,7 +11,7 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adagrad(Optimizer):
     """Duchi et al.'s Adagrad (keras.optimizers.Adagrad)."""
 
-    _fusable = True  # update_step is elementwise over per-variable slots
+    _elementwise = True
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
@@ -28,13 +28,16 @@ class Adagrad(Optimizer):
         self._accumulators = self.add_optimizer_variables(var_list, "accumulator",
                                                           initializer=self.initial_accumulator_value)
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g, f = variable.data, gradient, variable.dtype.type
-        a = self._accumulators[self._get_variable_index(variable)].data
+    def _step_coefficients(self, learning_rate, f):
+        return learning_rate, f(self.epsilon)
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        learning_rate, epsilon = coefficients
+        a = slots[0]
         den, tmp = self._scratch(w, 0), self._scratch(w, 1)
         np.multiply(g, g, out=tmp)
         a += tmp
-        np.add(a, f(self.epsilon), out=den)
+        np.add(a, epsilon, out=den)
         np.sqrt(den, out=den)
         np.multiply(g, learning_rate, out=tmp)
         tmp /= den

@@ -14,7 +14,7 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adam(Optimizer):
     """Kingma & Ba's Adam, with the AMSGrad variant (keras.optimizers.Adam)."""
 
-    _fusable = True  # update_step is elementwise over per-variable slots
+    _elementwise = True
 
     _cycled_hyperparameter = "beta_1"
 
@@ -36,27 +36,30 @@ class Adam(Optimizer):
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g, f = variable.data, gradient, variable.dtype.type
-        i = self._get_variable_index(variable)
+    def _step_coefficients(self, learning_rate, f):
         beta_1 = self._hyper("beta_1")
         t = f(self._step() + 1)
         lr_t = learning_rate * np.sqrt(f(1) - np.power(f(self.beta_2), t)) / (f(1) - np.power(f(beta_1), t))
-        m, v = self._momentums[i].data, self._velocities[i].data
+        return f(1 - beta_1), f(1 - self.beta_2), lr_t, f(self.epsilon)
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        # Keras' formulas, in place: 12 passes over w's size, two scratch arrays, no temporaries.
+        one_minus_beta_1, one_minus_beta_2, lr_t, epsilon = coefficients
+        m, v = slots[0], slots[1]
         tmp, den = self._scratch(w, 0), self._scratch(w, 1)
-        m *= f(beta_1)
-        np.multiply(g, f(1 - beta_1), out=tmp)
+        np.subtract(g, m, out=tmp)  # m += (g - m) * (1 - beta_1)
+        tmp *= one_minus_beta_1
         m += tmp
-        v *= f(self.beta_2)
-        np.multiply(g, g, out=tmp)
-        tmp *= f(1 - self.beta_2)
+        np.square(g, out=tmp)  # v += (g^2 - v) * (1 - beta_2)
+        tmp -= v
+        tmp *= one_minus_beta_2
         v += tmp
         if self.amsgrad:
-            v_hat = self._velocity_hats[i].data
+            v_hat = slots[2]
             np.maximum(v_hat, v, out=v_hat)
             v = v_hat
-        np.sqrt(v, out=den)
-        den += f(self.epsilon)
+        np.sqrt(v, out=den)  # w -= m * lr_t / (sqrt(v) + epsilon)
+        den += epsilon
         np.multiply(m, lr_t, out=tmp)
         tmp /= den
         w -= tmp

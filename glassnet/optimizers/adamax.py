@@ -13,7 +13,7 @@ from glassnet.optimizers.base import Optimizer, _number
 class Adamax(Optimizer):
     """Adamax from the Adam paper, section 7 (keras.optimizers.Adamax)."""
 
-    _fusable = True  # update_step is elementwise over per-variable slots
+    _elementwise = True
 
     _cycled_hyperparameter = "beta_1"
 
@@ -31,21 +31,23 @@ class Adamax(Optimizer):
         super().build(var_list)
         self._m, self._u = self.add_optimizer_variables(var_list, ["momentum", "norm"])
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g, f = variable.data, gradient, variable.dtype.type
-        i = self._get_variable_index(variable)
+    def _step_coefficients(self, learning_rate, f):
         beta_1 = self._hyper("beta_1")
         beta_1_power = np.power(f(beta_1), f(self._step() + 1))
-        m, u = self._m[i].data, self._u[i].data
+        return learning_rate, f(1 - beta_1), f(self.beta_2), f(self.epsilon), f(1) - beta_1_power
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        learning_rate, one_minus_beta_1, beta_2, epsilon, bias_correction = coefficients
+        m, u = slots
         tmp, den = self._scratch(w, 0), self._scratch(w, 1)
-        m *= f(beta_1)
-        np.multiply(g, f(1 - beta_1), out=tmp)
+        np.subtract(g, m, out=tmp)  # m += (g - m) * (1 - beta_1), as Keras writes it
+        tmp *= one_minus_beta_1
         m += tmp
-        u *= f(self.beta_2)
+        u *= beta_2
         np.abs(g, out=tmp)
         np.maximum(u, tmp, out=u)
-        np.add(u, f(self.epsilon), out=den)
-        den *= f(1) - beta_1_power
+        np.add(u, epsilon, out=den)
+        den *= bias_correction
         np.multiply(m, learning_rate, out=tmp)
         tmp /= den
         w -= tmp

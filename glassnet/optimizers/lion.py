@@ -11,7 +11,7 @@ from glassnet.optimizers.base import Optimizer, _number
 class Lion(Optimizer):
     """EvoLved Sign Momentum (keras.optimizers.Lion); use a 3-10x smaller lr than AdamW."""
 
-    _fusable = True  # update_step is elementwise over per-variable slots
+    _elementwise = True
 
     _cycled_hyperparameter = "beta_1"
 
@@ -34,19 +34,22 @@ class Lion(Optimizer):
         super().build(var_list)
         self._momentums = self.add_optimizer_variables(var_list, "momentum")
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g, f = variable.data, gradient, variable.dtype.type
-        m = self._momentums[self._get_variable_index(variable)].data
+    def _step_coefficients(self, learning_rate, f):
         beta_1 = self._hyper("beta_1")
+        return learning_rate, f(beta_1), f(1 - beta_1), f(self.beta_2), f(1 - self.beta_2)
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        learning_rate, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2 = coefficients
+        m = slots[0]
         c, tmp = self._scratch(w, 0), self._scratch(w, 1)
-        np.multiply(m, f(beta_1), out=c)
-        np.multiply(g, f(1 - beta_1), out=tmp)
+        np.multiply(m, beta_1, out=c)
+        np.multiply(g, one_minus_beta_1, out=tmp)
         c += tmp
         np.sign(c, out=c)
         c *= learning_rate
         w -= c
-        m *= f(self.beta_2)
-        np.multiply(g, f(1 - self.beta_2), out=tmp)
+        m *= beta_2
+        np.multiply(g, one_minus_beta_2, out=tmp)
         m += tmp
 
     def get_config(self):

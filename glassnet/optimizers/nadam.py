@@ -16,6 +16,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class Nadam(Optimizer):
     """Dozat's Nadam (keras.optimizers.Nadam)."""
 
+    _elementwise = True  # P_t is a scalar slot, outside the per-variable slot lists
+
     _cycled_hyperparameter = "beta_1"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, clipnorm=None,
@@ -36,30 +38,31 @@ class Nadam(Optimizer):
         self._u_product = self.add_variable((), initializer="ones", dtype=dtype, name="variable")
 
     def _backend_update_step(self, grads, variables, learning_rate):
-        # The momentum-schedule scalars are the same for every variable: compute them once.
+        # P_t advances once per step, before the update reads it (as Keras does).
         f = self._u_product.dtype.type
-        beta_1 = f(self._hyper("beta_1"))
-        t = self._step()
-        u_t = beta_1 * (f(1) - f(0.5) * np.power(f(0.96), f(t + 1)))
-        u_t_1 = beta_1 * (f(1) - f(0.5) * np.power(f(0.96), f(t + 2)))
-        u_product_t = self._u_product.data * u_t
-        self._u_product.data[...] = u_product_t
-        self._coefficients = (beta_1, u_t, u_t_1, u_product_t, u_product_t * u_t_1,
-                              np.power(f(self.beta_2), f(t + 1)))
+        u_t = f(self._hyper("beta_1")) * (f(1) - f(0.5) * np.power(f(0.96), f(self._step() + 1)))
+        self._u_product.data[...] = self._u_product.data * u_t
         super()._backend_update_step(grads, variables, learning_rate)
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g, f = variable.data, gradient, variable.dtype.type
-        i = self._get_variable_index(variable)
-        beta_1, u_t, u_t_1, u_product_t, u_product_t_1, beta_2_power = map(f, self._coefficients)
-        m, v = self._momentums[i].data, self._velocities[i].data
+    def _step_coefficients(self, learning_rate, f):
+        beta_1, t = f(self._hyper("beta_1")), self._step()
+        u_t = beta_1 * (f(1) - f(0.5) * np.power(f(0.96), f(t + 1)))
+        u_t_1 = beta_1 * (f(1) - f(0.5) * np.power(f(0.96), f(t + 2)))
+        u_product_t = f(self._u_product.data)
+        return (learning_rate, beta_1, f(self.beta_2), u_t, u_t_1, u_product_t, u_product_t * u_t_1,
+                np.power(f(self.beta_2), f(t + 1)), f(self.epsilon))
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        learning_rate, beta_1, beta_2, u_t, u_t_1, u_product_t, u_product_t_1, beta_2_power, epsilon = coefficients
+        f = w.dtype.type
+        m, v = slots
         m_hat, tmp = self._scratch(w, 0), self._scratch(w, 1)
-        m *= beta_1
-        np.multiply(g, f(1) - beta_1, out=tmp)
+        np.subtract(g, m, out=tmp)  # m += (g - m) * (1 - beta_1), as Keras writes it
+        tmp *= f(1) - beta_1
         m += tmp
-        v *= f(self.beta_2)
-        np.multiply(g, g, out=tmp)
-        tmp *= f(1 - self.beta_2)
+        np.square(g, out=tmp)  # v += (g^2 - v) * (1 - beta_2)
+        tmp -= v
+        tmp *= f(1) - beta_2
         v += tmp
         np.multiply(m, u_t_1, out=m_hat)
         m_hat /= f(1) - u_product_t_1
@@ -69,7 +72,7 @@ class Nadam(Optimizer):
         m_hat *= learning_rate
         np.divide(v, f(1) - beta_2_power, out=tmp)
         np.sqrt(tmp, out=tmp)
-        tmp += f(self.epsilon)
+        tmp += epsilon
         m_hat /= tmp
         w -= m_hat
 

@@ -14,7 +14,7 @@ from glassnet.optimizers.base import Optimizer, _number
 class RMSprop(Optimizer):
     """Hinton's RMSprop with plain momentum and the centered variant (keras.optimizers.RMSprop)."""
 
-    _fusable = True  # update_step is elementwise over per-variable slots
+    _elementwise = True
 
     _cycled_hyperparameter = "momentum"
 
@@ -39,29 +39,34 @@ class RMSprop(Optimizer):
         if self.centered:
             self._average_gradients = self.add_optimizer_variables(var_list, "average_gradient")
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g, f = variable.data, gradient, variable.dtype.type
-        i = self._get_variable_index(variable)
-        rho, v = f(self.rho), self._velocities[i].data
+    def _step_coefficients(self, learning_rate, f):
+        momentum = f(self._hyper("momentum")) if self._momentums else None
+        return learning_rate, f(self.rho), f(1 - self.rho), f(self.epsilon), momentum
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        learning_rate, rho, one_minus_rho, epsilon, momentum = coefficients
+        v = slots[0]
         den, tmp = self._scratch(w, 0), self._scratch(w, 1)
         v *= rho
         np.multiply(g, g, out=tmp)
-        tmp *= f(1 - self.rho)
+        tmp *= one_minus_rho
         v += tmp
-        np.add(v, f(self.epsilon), out=den)
         if self.centered:
-            a = self._average_gradients[i].data
+            a = slots[-1]
             a *= rho
-            np.multiply(g, f(1 - self.rho), out=tmp)
+            np.multiply(g, one_minus_rho, out=tmp)
             a += tmp
-            np.multiply(a, a, out=tmp)
-            den -= tmp
+            np.square(a, out=tmp)
+            np.subtract(v, tmp, out=den)  # v - a^2 + epsilon, in Keras' order
+            den += epsilon
+        else:
+            np.add(v, epsilon, out=den)
         np.sqrt(den, out=den)
         np.multiply(g, learning_rate, out=tmp)
         tmp /= den  # the increment lr * g / sqrt(...)
-        if self._momentums:
-            m = self._momentums[i].data
-            m *= f(self._hyper("momentum"))
+        if momentum is not None:
+            m = slots[1]
+            m *= momentum
             m += tmp
             w -= m
         else:

@@ -14,7 +14,8 @@ from glassnet.optimizers.base import Optimizer, _number
 class SGD(Optimizer):
     """Gradient descent with optional momentum and Nesterov momentum (keras.optimizers.SGD)."""
 
-    _fusable = True  # update_step is elementwise over per-variable slots
+    _elementwise = True
+    _fuse_max_size = 4096  # few passes per step: the flat copies pay off only for smaller variables
 
     _cycled_hyperparameter = "momentum"
 
@@ -35,17 +36,21 @@ class SGD(Optimizer):
         if self.momentum != 0 or getattr(self._learning_rate, "cycle_momentum", False):
             self.momentums = self.add_optimizer_variables(var_list, "momentum")
 
-    def update_step(self, gradient, variable, learning_rate):
-        w, g = variable.data, gradient
-        step = self._scratch(w)
-        np.multiply(g, learning_rate, out=step)  # lr * g
+    def _step_coefficients(self, learning_rate, f):
         if not self.momentums:
             if getattr(self._learning_rate, "cycle_momentum", False):
                 raise ValueError(f"{self.name} was built with momentum=0 before a momentum-cycling schedule was set")
+            return learning_rate, None
+        return learning_rate, f(self._hyper("momentum"))
+
+    def _update_arrays(self, w, g, slots, coefficients):
+        learning_rate, mu = coefficients
+        step = self._scratch(w)
+        np.multiply(g, learning_rate, out=step)  # lr * g
+        if mu is None:
             w -= step
             return
-        mu = w.dtype.type(self._hyper("momentum"))
-        v = self.momentums[self._get_variable_index(variable)].data
+        v = slots[0]
         v *= mu
         v -= step
         if self.nesterov:
