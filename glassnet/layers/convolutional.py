@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from glassnet import activations, constraints, initializers, ops, regularizers
+from glassnet.layers.core import fused_activation
 from glassnet.layers.layer import InputSpec, Layer, standardize_tuple
 from glassnet.ops.conv import deconv_output_length
 
@@ -177,6 +178,16 @@ class _BaseConv(SpatialLayer):
             x = x + self.bias
         return self.activation(x) if self.activation is not None else x
 
+    def _conv_finish(self, x, kernel, **conv_kwargs):
+        """activation(conv(x, kernel) + bias): one graph node with the bias and activation in
+        place on the conv's output when the activation is one ops.conv_bias_act knows and no
+        glass-box hook watches (two fewer output-sized arrays: see ops/fused.py for the gain),
+        else the plain conv, add and activation."""
+        act = fused_activation(self.activation)
+        if act is not None:
+            return ops.conv_bias_act(x, kernel, self.bias, act, **conv_kwargs)
+        return self._finish(ops.conv(x, kernel, **conv_kwargs))
+
     def get_config(self):
         config = super().get_config()
         config.update({
@@ -234,9 +245,8 @@ class _Conv(_BaseConv):
 
     def call(self, inputs):
         self._check_sizes(inputs.shape)
-        x = ops.conv(inputs, self.kernel, strides=self.strides, padding=self.padding,
-                     dilation_rate=self.dilation_rate, groups=self.groups)
-        return self._finish(x)
+        return self._conv_finish(inputs, self.kernel, strides=self.strides, padding=self.padding,
+                                 dilation_rate=self.dilation_rate, groups=self.groups)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self._spatial_out(input_shape) + (self.filters,)
@@ -337,9 +347,14 @@ class Conv2DTranspose(_ConvTranspose):
 def depthwise_conv(x, kernel, strides, padding, dilation_rate):
     """Keras ``ops.depthwise_conv``: kernel (*k, C, dm) run as a grouped conv, groups = C;
     output channel c * dm + m is input channel c convolved with kernel[..., c, m]."""
+    grouped, c = depthwise_as_grouped(kernel)
+    return ops.conv(x, grouped, strides=strides, padding=padding, dilation_rate=dilation_rate, groups=c)
+
+
+def depthwise_as_grouped(kernel):
+    """A depthwise kernel (*k, C, dm) as the grouped conv kernel (*k, 1, C * dm), and C (the groups)."""
     k, (c, dm) = kernel.shape[:-2], kernel.shape[-2:]
-    return ops.conv(x, ops.reshape(kernel, k + (1, c * dm)), strides=strides, padding=padding,
-                    dilation_rate=dilation_rate, groups=c)
+    return ops.reshape(kernel, k + (1, c * dm)), c
 
 
 class _DepthwiseConv(_BaseConv):
@@ -368,7 +383,9 @@ class _DepthwiseConv(_BaseConv):
 
     def call(self, inputs):
         self._check_sizes(inputs.shape)
-        return self._finish(depthwise_conv(inputs, self.kernel, self.strides, self.padding, self.dilation_rate))
+        grouped, c = depthwise_as_grouped(self.kernel)
+        return self._conv_finish(inputs, grouped, strides=self.strides, padding=self.padding,
+                                 dilation_rate=self.dilation_rate, groups=c)
 
     def compute_output_shape(self, input_shape):
         c = input_shape[-1]
@@ -435,7 +452,7 @@ class _SeparableConv(_BaseConv):
     def call(self, inputs):
         self._check_sizes(inputs.shape)
         x = depthwise_conv(inputs, self.depthwise_kernel, self.strides, self.padding, self.dilation_rate)
-        return self._finish(ops.conv(x, self.pointwise_kernel))
+        return self._conv_finish(x, self.pointwise_kernel)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self._spatial_out(input_shape) + (self.filters,)

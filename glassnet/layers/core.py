@@ -1,9 +1,29 @@
 """Core layers: Dense, Activation, Flatten, Dropout (Keras 3 names, arguments, defaults)."""
 import numpy as np
 
-from glassnet import activations, constraints, initializers, ops, regularizers
+from glassnet import activations, autograd, constraints, initializers, ops, regularizers
 from glassnet import random as gn_random
 from glassnet.layers.layer import InputSpec, Layer
+
+# the activations that ops.matmul_bias_act / ops.conv_bias_act apply inside the layer's op
+_FUSED_ACTIVATIONS = (
+    (activations.linear, "linear"), (activations.relu, "relu"), (activations.sigmoid, "sigmoid"),
+    (activations.tanh, "tanh"), (activations.softmax, "softmax"),
+    (ops.relu, "relu"), (ops.sigmoid, "sigmoid"), (ops.tanh, "tanh"), (ops.softmax, "softmax"),
+)
+
+
+def fused_activation(activation):
+    """The name under which the fused layer ops apply ``activation`` (called with its
+    defaults), or None for the plain path: an activation they do not know, or glass-box hooks
+    watching (gn.debug.detect_anomaly), which must see matmul / conv, add and the activation
+    as separate steps."""
+    if autograd.forward_hooks:
+        return None
+    for fn, name in _FUSED_ACTIVATIONS:
+        if activation is fn:   # identity: a user's function or object may not even be hashable
+            return name
+    return None
 
 
 class Dense(Layer):
@@ -47,6 +67,10 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
+        act = fused_activation(self.activation)
+        if act is not None:
+            # one graph node, bias and activation in place on the matmul output
+            return ops.matmul_bias_act(inputs, self.kernel, self.bias, act)
         x = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
             x = x + self.bias

@@ -38,9 +38,11 @@ def _check_same_shape(loss_name, y_true, y_pred, hint=""):
 def _warn_if_not_logits(loss_name, y_pred, from_logits):
     """Keras' warning: from_logits=True on the output of a softmax or sigmoid is a mistake."""
     op = getattr(y_pred, "_op", None)
-    if from_logits and op is not None and op.name in ("softmax", "sigmoid"):
+    # a fused layer op names its activation last: "matmul_bias_softmax", "conv_bias_sigmoid"
+    activation = None if op is None else op.name.rsplit("_", 1)[-1]
+    if from_logits and activation in ("softmax", "sigmoid"):
         warnings.warn(
-            f"{loss_name} received from_logits=True, but y_pred was produced by a {op.name} "
+            f"{loss_name} received from_logits=True, but y_pred was produced by a {activation} "
             f"activation and so holds probabilities, not logits; drop the activation of the last "
             f"layer, or use from_logits=False",
             stacklevel=3,

@@ -20,3 +20,4 @@ from glassnet.ops.indexing import getitem, take
 from glassnet.ops.conv import conv, conv_transpose
 from glassnet.ops.pooling import max_pool, avg_pool
 from glassnet.ops.dropout import dropout
+from glassnet.ops.fused import matmul_bias_act, conv_bias_act

@@ -229,7 +229,13 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1):
     groups: input channels and filters split into ``groups`` independent convolutions
     (groups == C_in is a depthwise convolution).
     """
-    op = "conv"
+    x, kernel, geom = conv_args("conv", x, kernel, strides, padding, dilation_rate, groups)
+    return Conv.apply(x, kernel, **geom)
+
+
+def conv_args(op, x, kernel, strides, padding, dilation_rate, groups):
+    """Check conv's arguments; return x and kernel as Tensors and the keyword arguments of
+    ``Conv.forward`` (strides, pads, dilation, groups), 1-D ones lifted to height 1."""
     x, kernel, rank = _check_inputs(op, x, kernel)
     strides = _ints(op, "strides", strides, rank)
     dilation = _ints(op, "dilation_rate", dilation_rate, rank)
@@ -260,7 +266,7 @@ def conv(x, kernel, strides=1, padding="valid", dilation_rate=1, groups=1):
             )
     if rank == 1:
         strides, dilation, pads = (1,) + strides, (1,) + dilation, [(0, 0)] + pads
-    return Conv.apply(x, kernel, strides=strides, pads=pads, dilation=dilation, groups=int(groups))
+    return x, kernel, dict(strides=strides, pads=pads, dilation=dilation, groups=int(groups))
 
 
 # ---- conv_transpose -----------------------------------------------------------------------

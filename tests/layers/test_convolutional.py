@@ -1,11 +1,13 @@
 """Convolution layers: shapes (eager and symbolic), gradients, numbers against Keras 3,
 configs, errors."""
+import contextlib
 import json
 
 import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet import autograd
 from tests.layers.keras_reference import assert_matches_keras, keras_or_skip
 
 L = gn.layers
@@ -27,6 +29,9 @@ CASES = [
     ("Conv1D", dict(filters=3, kernel_size=2, padding="causal", dilation_rate=2), (2, 9, 2)),
     ("Conv1D", dict(filters=3, kernel_size=3, padding="causal", strides=2), (2, 8, 2)),
     ("Conv1D", dict(filters=4, kernel_size=3, groups=2, activation="sigmoid"), (2, 8, 4)),
+    ("Conv2D", dict(filters=3, kernel_size=3, strides=2, padding="same", activation="softmax"), (2, 7, 6, 2)),
+    ("Conv2D", dict(filters=4, kernel_size=2, dilation_rate=2, activation="sigmoid", use_bias=False), (1, 6, 7, 3)),
+    ("Conv2D", dict(filters=4, kernel_size=3, groups=2, activation="relu"), (2, 6, 5, 4)),
     ("Conv2DTranspose", dict(filters=3, kernel_size=3), (2, 4, 5, 2)),
     ("Conv2DTranspose", dict(filters=3, kernel_size=3, strides=2, padding="same"), (2, 4, 5, 2)),
     ("Conv2DTranspose", dict(filters=2, kernel_size=(3, 2), strides=2, output_padding=1), (1, 3, 4, 3)),
@@ -43,6 +48,7 @@ CASES = [
     ("SeparableConv2D", dict(filters=5, kernel_size=3, strides=2, padding="same", depth_multiplier=2), (1, 7, 7, 2)),
     ("SeparableConv2D", dict(filters=3, kernel_size=2, dilation_rate=2, use_bias=False), (2, 6, 6, 2)),
     ("SeparableConv1D", dict(filters=4, kernel_size=3, padding="same", depth_multiplier=2), (2, 8, 3)),
+    ("SeparableConv2D", dict(filters=3, kernel_size=3, activation="tanh"), (2, 6, 5, 2)),
 ]
 
 
@@ -221,6 +227,93 @@ def test_signature_is_keras(name):
         same = a.default == b.default or (isinstance(b.default, tuple) and a.default in b.default
                                           and b.default == (a.default,) * len(b.default))  # 1 == (1, 1)
         assert same, (a.name, a.default, b.default)
+
+
+# ---- the fused conv + bias + activation node ---------------------------------------------
+@contextlib.contextmanager
+def watched():
+    """A glass-box observer: any forward hook makes the layers take their plain path."""
+    def hook(op, inputs, out):
+        pass
+    autograd.forward_hooks.append(hook)
+    try:
+        yield
+    finally:
+        autograd.forward_hooks.remove(hook)
+
+
+def _step(layer, x, cot):
+    xt = gn.tensor(x, requires_grad=True)
+    y = layer(xt)
+    y.backward(cot)
+    grads = [xt.grad] + [w.grad for w in layer.trainable_weights]
+    for w in layer.trainable_weights:
+        w.grad = None
+    return y, grads
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_fused_node_equals_the_plain_path(case):
+    name, kw, shape = case
+    layer, x = _built(name, kw, shape, seed=3)
+    cot = np.random.default_rng(4).standard_normal(layer(x).shape).astype(np.float32)
+    fused, fused_grads = _step(layer, x, cot)
+    with watched():
+        plain, plain_grads = _step(layer, x, cot)
+    act = kw.get("activation")
+    if "Transpose" not in name and act in (None, "relu", "sigmoid", "tanh", "softmax"):
+        if act is None and kw.get("use_bias") is False:
+            assert fused.op.name == plain.op.name == "conv"  # nothing to fuse
+        else:
+            assert fused.op.name.startswith("conv_") and plain.op.name != fused.op.name
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-5, atol=1e-6)
+    for i, (a, b) in enumerate(zip(fused_grads, plain_grads)):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=f"gradient {i}")
+
+
+def test_convnet_training_step_and_predict_equal_on_both_paths():
+    """The keras-io MNIST convnet (small): one Adam step from the same weights, fused or not."""
+    def model():
+        gn.utils.set_random_seed(0)
+        m = gn.Sequential([gn.Input((12, 12, 1)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(2),
+                           L.Conv2D(6, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+                           L.Dense(5, activation="softmax")])
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 12, 12, 1)).astype(np.float32), rng.integers(0, 5, 8)
+    fused, plain = model(), model()
+    loss_fused = fused.train_on_batch(x, y)
+    with watched():
+        loss_plain = plain.train_on_batch(x, y)
+    np.testing.assert_allclose(loss_fused, loss_plain, rtol=1e-6)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    pred = fused.predict(x, verbose=0)
+    with watched():
+        np.testing.assert_allclose(pred, fused.predict(x, verbose=0), rtol=1e-5, atol=1e-7)
+
+
+def test_detect_anomaly_sees_conv_add_and_activation():
+    layer, x = _built("Conv2D", dict(filters=2, kernel_size=3, activation="relu"), (1, 5, 5, 1))
+    with gn.debug.detect_anomaly():
+        y = layer(gn.tensor(x, requires_grad=True))
+    assert [y.op.name, y.op.inputs[0].op.name, y.op.inputs[0].op.inputs[0].op.name] == ["relu", "add", "conv"]
+    assert layer(gn.tensor(x, requires_grad=True)).op.name == "conv_bias_relu"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_kept(dtype):
+    for name, kw, shape in [("Conv2D", dict(filters=3, kernel_size=3, activation="relu"), (2, 5, 5, 2)),
+                            ("DepthwiseConv2D", dict(kernel_size=3, activation="sigmoid"), (2, 5, 5, 2)),
+                            ("Conv1D", dict(filters=2, kernel_size=3, activation="softmax"), (2, 6, 3))]:
+        layer, x = _built(name, kw, shape, dtype=dtype)
+        y, grads = _step(layer, x, np.ones(layer(x).shape, dtype))
+        assert y.op.name.startswith("conv_bias_")
+        assert y.dtype == dtype and all(g.dtype == dtype for g in grads)
 
 
 # ---- errors ----------------------------------------------------------------------------
