@@ -20,6 +20,11 @@ _state = threading.local()
 forward_hooks = []
 backward_hooks = []
 
+# Called as tracer(op, input_tensors, kwargs, output_tensor) after every op, recorded in the
+# graph or not; glassnet.training.replay records a training step's ops this way. Unlike the
+# hooks above, a tracer only watches: ops keep their fast paths. Empty list: no cost.
+tracers = []
+
 
 def is_grad_enabled():
     """Whether ops currently record a graph (False inside ``no_grad()``)."""
@@ -87,8 +92,13 @@ class Op:
                 hook(op, inputs, out)
         if True in needs and getattr(_state, "enabled", True):
             op.inputs = inputs
-            return _make_tensor(out, op)
-        return _make_tensor(out, None)
+            result = _make_tensor(out, op)
+        else:
+            result = _make_tensor(out, None)
+        if tracers:
+            for tracer in tracers:
+                tracer(op, inputs, kwargs, result)
+        return result
 
     def __repr__(self):
         return f"<{self.name}>"

@@ -1,8 +1,8 @@
 """Finding where NaN and inf first appear.
 
-``fit`` checks the loss and the gradients of every step (one sum per weight: cheap). When a
-check fails, the step is run again with a check after every op, and training stops with a
-NonFiniteError naming the first op and layer that produced a non-finite value, what went
+``fit`` checks the loss and the gradients of every step (cheaply: see gradients_finite).
+When a check fails, the step is run again with a check after every op, and training stops
+with a NonFiniteError naming the first op and layer that produced a non-finite value, what went
 into it, the batch, and likely causes. ``with gn.debug.detect_anomaly():`` turns the per-op
 check on for a whole run.
 """
@@ -131,10 +131,21 @@ class detect_anomaly:
         return wrapper
 
 
+# Below this many values in all, the gradients are checked with one concatenation and one
+# sum, in float64 so that large finite values cannot overflow it (2.4 us for the tiny
+# benchmark net's 6 arrays, against 5 us for a sum per array). Above it, np.isfinite per array
+# is the faster check (0.07 ms per million float32 values, a sum 0.13 ms) and copies nothing.
+_CONCAT_CHECK_SIZE = 1 << 16
+
+
 def gradients_finite(grads):
-    """One sum per gradient: NaN and inf survive a sum, so this finds them cheaply."""
-    for g in grads:
-        if g is not None and not math.isfinite(float(g.sum())):
-            if not np.isfinite(g).all():
-                return False
-    return True
+    """Whether every gradient is finite: NaN and inf survive a sum, so small gradients are
+    checked by one sum over them all (a non-finite one is then confirmed element by element)."""
+    grads = [g for g in grads if g is not None]
+    if sum([g.size for g in grads]) <= _CONCAT_CHECK_SIZE:
+        if not grads:
+            return True
+        flat = np.concatenate([g.reshape(-1) for g in grads])
+        if math.isfinite(np.add.reduce(flat, dtype=np.float64 if flat.dtype.itemsize < 8 else None)):
+            return True
+    return all(bool(np.isfinite(g).all()) for g in grads)

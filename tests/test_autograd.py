@@ -108,3 +108,24 @@ def test_seed002_backprop_slide():
     # and the sigmoid shortcut: df/dz = f (1 - f) = 0.0452
     np.testing.assert_allclose(w.grad, [-0.0452, -0.0904, 0.0452], atol=1e-4)
     np.testing.assert_allclose(x.grad, [0.0, -0.1355], atol=1e-4)
+
+
+def test_tracers_see_every_op_recorded_or_not_with_its_arguments():
+    from glassnet import autograd
+    seen = []
+
+    def tracer(op, inputs, kwargs, out):
+        seen.append((op.name, [t.shape for t in inputs], dict(kwargs), out.requires_grad, out.shape))
+
+    x = gn.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    autograd.tracers.append(tracer)
+    try:
+        y = ops.sum(x * 2.0, axis=1)
+        with gn.no_grad():
+            ops.exp(x)
+    finally:
+        autograd.tracers.remove(tracer)
+    ops.exp(x)  # removed: no longer called
+    assert [s[0] for s in seen] == ["multiply", "sum", "exp"]
+    assert seen[0][1] == [(2, 3), ()] and seen[1][2] == {"axes": (1,), "keepdims": False}
+    assert [s[3] for s in seen] == [True, True, False] and seen[1][4] == y.shape == (2,)

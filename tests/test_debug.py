@@ -76,3 +76,18 @@ def test_check_can_be_turned_off():
         assert not np.isfinite(history.history["loss"][0])
     finally:
         gn.debug.set_check_numerics(True)
+
+
+@pytest.mark.parametrize("sizes", [[(2, 16), (16,), (16, 1)], [(300, 300), (300,)]])  # one sum / one check each
+def test_gradients_finite_finds_nan_and_inf_anywhere(sizes):
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(s).astype(np.float32) for s in sizes]
+    assert gn.debug.gradients_finite(grads + [None])
+    for bad in (np.nan, np.inf, -np.inf):
+        for i in range(len(grads)):
+            broken = [g.copy() for g in grads]
+            broken[i].flat[-1] = bad
+            assert not gn.debug.gradients_finite(broken)
+    huge = [np.full(s, 3e38, np.float32) for s in sizes]  # finite, though a float32 sum of them overflows
+    assert gn.debug.gradients_finite(huge)
+    assert gn.debug.gradients_finite([]) and gn.debug.gradients_finite([None])

@@ -56,7 +56,7 @@ def as_pred(y_pred, dtype=None):
         y_pred = Tensor(y_pred)
     if dtype is not None:
         return ops.cast(y_pred, dtype)
-    if not backend.is_float(y_pred.dtype):
+    if y_pred.data.dtype.kind != "f":  # backend.is_float, without np.issubdtype's 0.6 us
         return ops.cast(y_pred, backend.floatx())
     return y_pred
 
@@ -206,7 +206,15 @@ class Loss:
     def dtype(self):
         return self._dtype or backend.floatx()
 
+    # A function (self, y_true, y_pred, sample_weight) computing the whole call with fused
+    # ops, returning None where it does not apply (then the general path below runs).
+    _fused = None
+
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if self._fused is not None:
+            out = self._fused(self, y_true, y_pred, sample_weight)
+            if out is not None:
+                return out
         in_mask = getattr(y_pred, "_keras_mask", None)
         if isinstance(in_mask, Tensor):
             in_mask = in_mask.data
@@ -238,6 +246,10 @@ class Loss:
         return f"<{self.__class__.__name__} name={self.name}>"
 
 
+# per-sample function -> its fused Loss call (see Loss._fused), registered where it is defined
+FUSED_CALLS = {}
+
+
 class LossFunctionWrapper(Loss):
     """A Loss around a per-sample function ``fn(y_true, y_pred, **kwargs)``; the ranks of
     y_true and y_pred are first aligned as Keras does ((batch,) against (batch, 1))."""
@@ -246,6 +258,12 @@ class LossFunctionWrapper(Loss):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
+        # a subclass that rewrites call() computes something else: it keeps the general path
+        if not kwargs and type(self).call is LossFunctionWrapper.call:
+            try:
+                self._fused = FUSED_CALLS.get(fn)
+            except TypeError:  # an unhashable callable object
+                pass
 
     def call(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)

@@ -5,8 +5,11 @@ import numpy as np
 
 from glassnet import ops
 from glassnet.losses.base import (
-    EPSILON, Loss, LossFunctionWrapper, check_broadcast, prepare, squeeze_or_expand_to_same_rank,
+    EPSILON, FUSED_CALLS, Loss, LossFunctionWrapper, as_pred, as_true, check_broadcast, prepare,
+    squeeze_or_expand_to_same_rank,
 )
+from glassnet.losses.fused import ReducedSquaredError
+from glassnet.tensor import Tensor
 
 _LOG2 = float(np.log(2.0))
 
@@ -22,6 +25,43 @@ def mean_squared_error(y_true, y_pred):
     """mean((t - p)^2) over the last axis."""
     y_true, y_pred = _aligned("mean_squared_error", y_true, y_pred)
     return ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+
+def _fused_mean_squared_error(loss, y_true, y_pred, sample_weight):
+    """A mean squared error Loss call as one op (ReducedSquaredError) instead of five: same
+    alignment, checks and reductions as the general path. None (general path) for masked
+    predictions, reduction None, rank-1 or empty predictions, a target that would broadcast
+    the predictions, or weights not shaped one per sample. Forward and backward at (32, 1):
+    8 us, against 52 us composed (the tiny benchmark net's whole step took ~240 us)."""
+    if loss.reduction in (None, "none") or getattr(y_pred, "_keras_mask", None) is not None:
+        return None
+    y_pred = as_pred(y_pred, loss._dtype)
+    y_true = as_true(loss.name, y_true, y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    shape = y_pred.shape
+    if y_true.shape != shape:
+        check_broadcast("mean_squared_error", y_true, y_pred)
+        if np.broadcast_shapes(y_true.shape, shape) != shape:
+            return None
+    if len(shape) < 2 or not y_pred.size:
+        return None
+    weight = None
+    if sample_weight is not None:
+        weight = np.asarray(sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight, y_pred.dtype)
+        if weight.shape == shape[:-1] + (1,):
+            weight = weight.reshape(shape[:-1])
+        elif weight.shape != shape[:-1]:
+            return None
+    if loss.reduction == "sum":
+        divisor = None
+    elif loss.reduction == "mean_with_sample_weight" and weight is not None:
+        divisor = float(np.sum(weight, dtype=y_pred.dtype))
+    else:
+        divisor = float(y_pred.size // shape[-1])
+    return ReducedSquaredError.apply(y_pred, target=y_true, weight=weight, divisor=divisor)
+
+
+FUSED_CALLS[mean_squared_error] = _fused_mean_squared_error
 
 
 def mean_absolute_error(y_true, y_pred):

@@ -94,6 +94,14 @@ class Model(Layer):
         """The compiled loss plus regularisation losses (for custom train_step)."""
         return _trainer().compute_loss(self, x, y, y_pred, sample_weight, training)
 
+    def _losses_from(self, trainable_weights):
+        """``self.losses`` given the trainable weights the caller already has: the training
+        step needs both, and each would otherwise walk every layer to rebuild the list."""
+        if type(self).losses is not Layer.losses:  # a model that defines its own losses
+            return self.losses
+        out = [w.regularizer(w) for w in trainable_weights if w.regularizer is not None]
+        return out + self._activity_losses_deep()
+
     @property
     def metrics(self):
         """The loss tracker and the compiled metrics (Keras 3's model.metrics)."""

@@ -53,6 +53,11 @@ class CompiledLoss:
             raise ValueError("compile: no loss given; pass loss=, e.g. loss=\"sparse_categorical_crossentropy\"")
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if len(self.losses) == 1 and self.weights[0] == 1.0 and self.losses[0] is not None \
+                and y_true is not None and not isinstance(y_true, (dict, list, tuple)) \
+                and not isinstance(y_pred, (dict, list, tuple)):
+            value = self.losses[0](y_true, y_pred, sample_weight=sample_weight)  # one output: no bookkeeping
+            return value, [value]
         ys_true = _outputs(y_true, self.names, "y")
         ys_pred = _outputs(y_pred, self.names, "model output")
         total, parts = None, []
@@ -121,6 +126,8 @@ class CompiledMetrics:
     def update(self, y_true, y_pred, sample_weight=None):
         if not self.built:
             self.build(y_true, y_pred)
+        if not self.entries:
+            return
         ys_true = _outputs(y_true, self.names, "y")
         ys_pred = _outputs(y_pred, self.names, "model output")
         for i, metric, _, weighted in self.entries:

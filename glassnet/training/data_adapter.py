@@ -56,30 +56,51 @@ def check_finite(name, struct):
             )
 
 
+def _plain(a):
+    return type(a) is np.ndarray and a.ndim and a.dtype != np.float64 and a.dtype != object
+
+
+def prepare_arrays(x, y=None, sample_weight=None, class_weight=None, check=True):
+    """x, y and sample_weight as arrays (float64 -> float32), checked once: the same number of
+    samples everywhere, no NaN or inf in x and y; class_weight folded into the sample weights.
+    Returns (x, y, sample_weight, number of samples)."""
+    if _plain(x) and (y is None or _plain(y)) and sample_weight is None and class_weight is None:
+        # one array each with nothing to convert (train_on_batch's usual case): the same
+        # checks without the walks over structures, 1.5 us of a tiny net's 70 us step
+        n = x.shape[0]
+        if n and (y is None or y.shape[0] == n):
+            if check:
+                check_finite("x", x)
+                check_finite("y", y)
+            return x, y, None, n
+    x = _map(_as_array, x)
+    y = _map(_as_array, y)
+    sample_weight = None if sample_weight is None else _as_array(sample_weight)
+    arrays = [("x", a) for a in _flat(x)] + [("y", a) for a in _flat(y)]
+    if sample_weight is not None:
+        arrays.append(("sample_weight", sample_weight))
+    lengths = {a.shape[0] if a.ndim else 1 for _, a in arrays}
+    if len(lengths) > 1:
+        detail = ", ".join(f"{n}: {a.shape[0] if a.ndim else 1} samples" for n, a in arrays)
+        raise ValueError(f"Data cardinality is ambiguous: the arrays have different lengths ({detail}); "
+                         f"x, y and sample_weight must all have the same number of samples")
+    n = lengths.pop() if lengths else 0
+    if n == 0:
+        raise ValueError("No data: x has 0 samples")
+    if check:
+        check_finite("x", x)
+        check_finite("y", y)
+    if class_weight is not None:
+        sample_weight = _class_weights(y, class_weight, sample_weight)
+    return x, y, sample_weight, n
+
+
 class ArrayData:
     """In-memory arrays cut into batches; optionally shuffled each epoch."""
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, class_weight=None,
                  check=True, steps=None):
-        self.x = _map(_as_array, x)
-        self.y = _map(_as_array, y)
-        self.sample_weight = None if sample_weight is None else _as_array(sample_weight)
-        arrays = [("x", a) for a in _flat(self.x)] + [("y", a) for a in _flat(self.y)]
-        if self.sample_weight is not None:
-            arrays.append(("sample_weight", self.sample_weight))
-        lengths = {a.shape[0] if a.ndim else 1 for _, a in arrays}
-        if len(lengths) > 1:
-            detail = ", ".join(f"{n}: {a.shape[0] if a.ndim else 1} samples" for n, a in arrays)
-            raise ValueError(f"Data cardinality is ambiguous: the arrays have different lengths ({detail}); "
-                             f"x, y and sample_weight must all have the same number of samples")
-        self.n = lengths.pop() if lengths else 0
-        if self.n == 0:
-            raise ValueError("No data: x has 0 samples")
-        if check:
-            check_finite("x", self.x)
-            check_finite("y", self.y)
-        if class_weight is not None:
-            self.sample_weight = _class_weights(self.y, class_weight, self.sample_weight)
+        self.x, self.y, self.sample_weight, self.n = prepare_arrays(x, y, sample_weight, class_weight, check)
         if batch_size is None:
             batch_size = 32
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:

@@ -398,3 +398,60 @@ def test_sigmoid_output_with_from_logits_warns():
     p = gn.ops.sigmoid(gn.tensor(np.array([[0.3], [-1.0]]), requires_grad=True))
     with pytest.warns(UserWarning, match="produced by a sigmoid"):
         gn.losses.BinaryCrossentropy(from_logits=True)(np.array([[1.0], [0.0]]), p)
+
+
+# ---- the fused mean squared error -----------------------------------------------------
+def _composed_mse(**kwargs):
+    """The general path: a wrapper around a function that is not registered as fused."""
+    return losses.LossFunctionWrapper(lambda t, p: losses.mean_squared_error(t, p), **kwargs)
+
+
+@pytest.mark.parametrize("shapes", [((6, 5), (6, 5), (6,)), ((6,), (6, 1), (6, 1)), ((4, 3, 2), (4, 3, 2), (4, 3)),
+                                    ((6, 1), (6, 3), (6,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_mse_equals_the_composed_loss(shapes, dtype, rng):
+    t_shape, p_shape, w_shape = shapes
+    y_true = rng.standard_normal(t_shape).astype(dtype)
+    y_pred = rng.standard_normal(p_shape).astype(dtype)
+    tol = dict(rtol=1e-6 if dtype == np.float32 else 1e-13, atol=0)
+    for reduction in ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight"]:
+        for weight in (None, rng.uniform(0.1, 2, w_shape).astype(np.float32), np.zeros(w_shape, np.float32)):
+            fused_p, composed_p = gn.tensor(y_pred, requires_grad=True), gn.tensor(y_pred, requires_grad=True)
+            fused = losses.MeanSquaredError(reduction=reduction)(y_true, fused_p, sample_weight=weight)
+            composed = _composed_mse(reduction=reduction)(y_true, composed_p, sample_weight=weight)
+            assert fused.op.name == "mean_squared_error" and composed.op.name != "mean_squared_error"
+            assert fused.dtype == composed.dtype == dtype and fused.shape == composed.shape == ()
+            np.testing.assert_allclose(fused.numpy(), composed.numpy(), **tol)
+            fused.backward()
+            composed.backward()
+            np.testing.assert_allclose(fused_p.grad, composed_p.grad, **tol)
+
+
+def test_fused_mse_gradcheck_with_weights_float64(rng):
+    y_true, w = rng.standard_normal((5, 4)), rng.uniform(0.1, 2, 5)
+    for reduction in ["sum_over_batch_size", "sum", "mean_with_sample_weight"]:
+        loss = losses.MeanSquaredError(reduction=reduction)
+        assert gn.gradcheck(lambda p: loss(y_true, p, sample_weight=w), rng.standard_normal((5, 4)))
+
+
+def test_mse_takes_the_general_path_where_the_fused_op_does_not_apply(rng):
+    y = rng.standard_normal((4, 3)).astype(np.float32)
+    p = gn.tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+    assert losses.MeanSquaredError()(y, p).op.name == "mean_squared_error"
+    assert losses.MeanSquaredError(reduction=None)(y, p).shape == (4,)
+    assert losses.MeanSquaredError()(y, p, sample_weight=np.float32(2.0)).op.name != "mean_squared_error"
+    assert losses.MeanSquaredError()(y[:, 0], p[:, 0]).op.name != "mean_squared_error"  # rank 1
+
+    class Halved(losses.MeanSquaredError):
+        def call(self, y_true, y_pred):
+            return super().call(y_true, y_pred) * 0.5
+
+    np.testing.assert_allclose(Halved()(y, p).numpy(), losses.MeanSquaredError()(y, p).numpy() / 2, rtol=1e-6)
+
+
+def test_dense_softmax_output_with_from_logits_warns():
+    # Dense runs matmul, bias and softmax as one fused op ("matmul_bias_softmax")
+    layer = gn.layers.Dense(3, activation="softmax")
+    probs = layer(gn.tensor(np.ones((2, 4), np.float32)))
+    with pytest.warns(UserWarning, match="produced by a softmax"):
+        gn.losses.SparseCategoricalCrossentropy(from_logits=True)(np.array([0, 2]), probs)

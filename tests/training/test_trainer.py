@@ -184,3 +184,35 @@ def test_validation_in_fit_fires_test_hooks_like_keras():
     m.compile("adam", "sparse_categorical_crossentropy")
     m.fit(x, y, epochs=2, batch_size=32, validation_split=0.25, verbose=0, callbacks=[Spy()])
     assert calls.count("test_begin") == 2 and calls.count("test_end") == 2 and calls.count("test_batch") == 2
+
+
+def test_loss_tracking_shortcut_equals_mean_update_state():
+    from glassnet.metrics import Mean
+    from glassnet.training import trainer
+    rng = np.random.default_rng(0)
+    fast, slow = Mean(name="loss"), Mean(name="loss")
+    for value, n in [(float(v), int(k)) for v, k in zip(rng.standard_normal(50) * 1e3, rng.integers(1, 200, 50))] + [(np.nan, 3)]:
+        trainer._track_loss(fast, value, n)
+        slow.update_state(value, sample_weight=n)
+        np.testing.assert_array_equal(fast.total.data, slow.total.data)
+        np.testing.assert_array_equal(fast.count.data, slow.count.data)
+    for tracker in (fast, Mean(name="loss")):  # a running mean, then an empty one (0, as divide_no_nan)
+        model = type("M", (), {"_compiled_metrics": type("C", (), {"results": lambda self: {}})(), "_loss_tracker": tracker})()
+        result = trainer.get_metrics_result(model)["loss"]
+        assert (np.isnan(result) and np.isnan(tracker.result())) or result == tracker.result()
+
+
+def test_on_batch_data_checks_on_the_fast_path_and_the_general_one():
+    x, y = _data(32)
+    m = _mlp(gn)
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    for xs, ys in ((x, y), ([x], [y])):  # plain arrays, then structures
+        with pytest.raises(ValueError, match="Data cardinality is ambiguous.*x: 32 samples, y: 31 samples"):
+            m.train_on_batch(xs, ys[0][:31] if isinstance(ys, list) else ys[:31])
+        bad = x.copy()
+        bad[1, 2] = np.inf
+        with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(1, 2\)"):
+            m.train_on_batch(bad if xs is x else [bad], ys)
+    before = m.get_weights()
+    m.train_on_batch(x.astype(np.float64), y)  # float64 converted to float32 on the general path
+    assert all(w.dtype == np.float32 for w in m.get_weights()) and not np.array_equal(before[0], m.get_weights()[0])
