@@ -116,6 +116,37 @@ def test_fused_with_other_activations(cls, kw):
     _fused_equals_composed(layer, x, mask=MASK)
 
 
+@pytest.mark.parametrize("kw", [{}, {"go_backwards": True, "activation": "relu"}])
+def test_fused_lstm_backward_twice_on_one_graph(kw):
+    """The fused LSTM's backward writes its gradients over the saved activations; a second
+    backward on the same graph (gn.explain does one) runs the forward again, with the same
+    dropout masks, and adds exactly the same gradients."""
+    rng = np.random.default_rng(5)
+    x = gn.tensor(rng.standard_normal((3, 5, 2)), requires_grad=True)
+    layer = _f64(L.LSTM, dropout=0.3, recurrent_dropout=0.4, seed=3, return_sequences=True, return_state=True,
+                 **kw)
+    outs = layer(x, mask=MASK, training=True)
+    total = sum((o * gn.tensor(rng.standard_normal(o.shape))).sum() for o in outs)
+    total.backward()
+    first = [x.grad.copy()] + [w.grad.copy() for w in layer.trainable_weights]
+    total.backward()
+    second = [x.grad] + [w.grad for w in layer.trainable_weights]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(b, 2 * a)
+    # and the first backward was the composed cell's (same masks: the cell's seeded generator)
+    layer.use_fused = False
+    layer.cell._rng = None
+    for w in layer.trainable_weights:
+        w.grad = None
+    x.grad = None
+    outs = layer(x, mask=MASK, training=True)
+    rng = np.random.default_rng(5)
+    rng.standard_normal((3, 5, 2))  # the draw for x above: the same cotangents follow
+    sum((o * gn.tensor(rng.standard_normal(o.shape))).sum() for o in outs).backward()
+    for a, b in zip(first, [x.grad] + [w.grad for w in layer.trainable_weights]):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+
+
 def test_unsupported_activation_falls_back_to_steps():
     layer = L.LSTM(3, activation="softsign")
     assert layer._fused_args() is None
