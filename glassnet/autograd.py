@@ -109,6 +109,9 @@ def _make_tensor(data, op):
     raise RuntimeError("glassnet.tensor has not been imported")
 
 
+_RELEASED = "_released_by_backward"
+
+
 def topological_order(root):
     """Tensors reachable from ``root`` through recorded ops, inputs before outputs; each op's
     inputs are visited left to right, so the order reads as a person writes the expression."""
@@ -131,8 +134,14 @@ def topological_order(root):
     return order
 
 
-def backward(root, grad):
-    """Send ``grad`` (d out / d root) back through the graph; leaves accumulate ``.grad``."""
+def backward(root, grad, retain_graph=True):
+    """Send ``grad`` (d out / d root) back through the graph; leaves accumulate ``.grad``.
+
+    retain_graph=False releases what each op saved for its backward as soon as that backward
+    has run (as PyTorch does by default): a training step's peak memory then falls as backward
+    proceeds, e.g. a convnet's im2col patches go before the layers below them are reached. A
+    second backward through such a graph is an error. The graph's structure (each op's inputs)
+    stays, so it can still be walked and drawn."""
     pending = {id(root): grad}
     for t in reversed(topological_order(root)):
         g = pending.pop(id(t), None)
@@ -141,10 +150,18 @@ def backward(root, grad):
         if t._retain:
             t.grad = g if t.grad is None else t.grad + g
         op = t._op
+        if _RELEASED in op.__dict__:
+            raise RuntimeError(
+                f"backward: the {op.name} op's saved arrays were released by an earlier backward with "
+                f"retain_graph=False; run the forward again, or pass retain_graph=True the first time"
+            )
         grads = op.backward(g)
         if backward_hooks:
             for hook in backward_hooks:
                 hook(op, grads)
+        if not retain_graph:
+            op.__dict__.clear()
+            op.__dict__[_RELEASED] = True
         for parent, pg, need in zip(op.inputs, grads, op.needs):
             if pg is None or not need:
                 continue

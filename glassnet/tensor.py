@@ -129,10 +129,13 @@ class Tensor:
         return id(self)
 
     # ---- autodiff ----------------------------------------------------------------
-    def backward(self, grad=None):
+    def backward(self, grad=None, retain_graph=True):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` that requires grad.
 
         A scalar needs no ``grad``; anything else needs one of its own shape (as in PyTorch).
+        The graph is kept for another backward unless ``retain_graph=False``, which frees what
+        each op saved as soon as its backward has run (lower peak memory; the training step
+        uses it). Unlike PyTorch, keeping is the default: gn.explain walks a graph twice.
         """
         if not self.requires_grad:
             raise ValueError(
@@ -153,7 +156,7 @@ class Tensor:
         if self._op is None:
             self.grad = g if self.grad is None else self.grad + g
             return
-        autograd.backward(self, g)
+        autograd.backward(self, g, retain_graph)
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor too (leaves always keep theirs)."""

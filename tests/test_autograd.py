@@ -129,3 +129,35 @@ def test_tracers_see_every_op_recorded_or_not_with_its_arguments():
     assert [s[0] for s in seen] == ["multiply", "sum", "exp"]
     assert seen[0][1] == [(2, 3), ()] and seen[1][2] == {"axes": (1,), "keepdims": False}
     assert [s[3] for s in seen] == [True, True, False] and seen[1][4] == y.shape == (2,)
+
+
+def _conv_graph(seed=0):
+    rng = np.random.default_rng(seed)
+    x = gn.tensor(rng.standard_normal((2, 6, 6, 3)), requires_grad=True)
+    w = gn.tensor(rng.standard_normal((3, 3, 3, 4)), requires_grad=True)
+    y = ops.sum(ops.relu(ops.conv(x, w)) * ops.tanh(ops.conv(x, w)))
+    return x, w, y
+
+
+def test_retain_graph_false_gives_the_same_gradients_and_frees_saved_arrays():
+    from glassnet import autograd
+    x1, w1, y1 = _conv_graph()
+    y1.backward()
+    x2, w2, y2 = _conv_graph()
+    conv_ops = [t._op for t in autograd.topological_order(y2) if t._op.name == "conv"]
+    assert conv_ops and all(getattr(op, "cols", None) is not None for op in conv_ops)
+    y2.backward(retain_graph=False)
+    np.testing.assert_array_equal(x1.grad, x2.grad)
+    np.testing.assert_array_equal(w1.grad, w2.grad)
+    assert all(getattr(op, "cols", None) is None for op in conv_ops)  # the im2col patches are gone
+    assert all(len(op.inputs) == 2 for op in conv_ops)  # the graph's structure stays
+
+
+def test_second_backward_after_release_is_a_clear_error_and_retained_graphs_accumulate():
+    x, w, y = _conv_graph()
+    y.backward()
+    first = w.grad.copy()
+    y.backward(retain_graph=False)  # the default kept the graph: a second pass adds up
+    np.testing.assert_allclose(w.grad, 2 * first)
+    with pytest.raises(RuntimeError, match="saved arrays were released by an earlier backward with retain_graph=False"):
+        y.backward()

@@ -168,7 +168,7 @@ class EagerStep:
         return model(x, training=True)
 
     def backward(self, loss, y_pred):
-        loss.backward()
+        loss.backward(retain_graph=False)  # the step's graph is private: free it as backward goes
 
 
 EAGER = EagerStep()
@@ -206,7 +206,7 @@ class RecordingStep(EagerStep):
     def backward(self, loss, y_pred):
         autograd.backward_hooks.append(self._order)
         try:
-            loss.backward()
+            loss.backward(retain_graph=False)
         finally:
             autograd.backward_hooks.remove(self._order)
         self.cache.store(self.key, Trace.build(self), self.model)
@@ -391,7 +391,9 @@ class Trace:
             g = pending.pop(slot, None)
             if g is None:
                 continue
-            grads = ops_[slot - first].backward(g)
+            k = slot - first
+            grads = ops_[k].backward(g)
+            ops_[k] = None  # its saved arrays go now, not at the end of the step (peak memory)
             for i, to_variable, index, dtype in targets:
                 pg = grads[i]
                 if pg is None:
