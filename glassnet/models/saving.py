@@ -549,7 +549,8 @@ def _compile_config(model):
                   "loss_weights": given.get("loss_weights"),
                   "metrics": _serialize_fn(given.get("metrics"), "metrics"),
                   "weighted_metrics": _serialize_fn(given.get("weighted_metrics"), "metrics"),
-                  "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+                  "run_eagerly": bool(getattr(model, "run_eagerly", False)), "steps_per_execution": 1,
+                  "jit_compile": getattr(model, "jit_compile", "auto")}
         json.dumps(config)
         return config
     except (TypeError, ValueError) as e:
@@ -612,9 +613,13 @@ def _compile_from_config(model, config, custom_objects, path):
         check = weights if isinstance(weights, list) else list(weights.values()) if isinstance(weights, dict) else [weights]
         if not all(w is None or (isinstance(w, (int, float)) and not isinstance(w, bool)) for w in check):
             raise ValueError(f"loss_weights must be numbers, received {weights!r}")
+        jit_compile = config.get("jit_compile", "auto")
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f'jit_compile must be true, false or "auto", received {jit_compile!r}')
         model.compile(optimizer=optimizer, loss=_revive(config.get("loss"), "loss", custom_objects),
                       loss_weights=weights, metrics=_revive(config.get("metrics"), "metric", custom_objects),
-                      weighted_metrics=_revive(config.get("weighted_metrics"), "metric", custom_objects))
+                      weighted_metrics=_revive(config.get("weighted_metrics"), "metric", custom_objects),
+                      run_eagerly=config.get("run_eagerly") is True, jit_compile=jit_compile)
         return True
     except Exception as e:
         warnings.warn(f"{path}: the model was loaded uncompiled, its compile settings could not be restored "

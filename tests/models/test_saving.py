@@ -475,6 +475,19 @@ def test_compile_settings_round_trip(tmp_path):
     assert len(theirs.optimizer.variables) == len(model.optimizer.variables)
 
 
+def test_jit_compile_and_run_eagerly_round_trip(tmp_path):
+    model = gn.Sequential([gn.Input((4,)), L.Dense(2)])
+    for settings in ({"jit_compile": False, "run_eagerly": True}, {}):
+        model.compile(optimizer="sgd", loss="mse", **settings)
+        path = str(tmp_path / "j.keras")
+        save_model(model, path)
+        config = json.loads(zipfile.ZipFile(path).read("config.json"))["compile_config"]
+        expected = {"jit_compile": False, "run_eagerly": True} if settings else {"jit_compile": "auto", "run_eagerly": False}
+        assert {k: config[k] for k in expected} == expected
+        loaded = load_model(path)
+        assert (loaded.jit_compile, loaded.run_eagerly) == (expected["jit_compile"], expected["run_eagerly"])
+
+
 def test_weights_files_interchange(tmp_path):
     keras = keras_or_skip()
     keras.utils.set_random_seed(0)
