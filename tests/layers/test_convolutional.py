@@ -1,13 +1,12 @@
 """Convolution layers: shapes (eager and symbolic), gradients, numbers against Keras 3,
 configs, errors."""
-import contextlib
 import json
 
 import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import autograd
+from tests.layers.fused_paths import grads_of, watched
 from tests.layers.keras_reference import assert_matches_keras, keras_or_skip
 
 L = gn.layers
@@ -94,7 +93,6 @@ def test_output_shape_eager_symbolic_and_computed(case):
     symbolic = layer(gn.Input(shape=shape[1:])).shape
     assert symbolic == (None,) + eager[1:]
     assert tuple(layer.compute_output_shape((None,) + shape[1:])) == symbolic
-
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
@@ -230,36 +228,14 @@ def test_signature_is_keras(name):
 
 
 # ---- the fused conv + bias + activation node ---------------------------------------------
-@contextlib.contextmanager
-def watched():
-    """A glass-box observer: any forward hook makes the layers take their plain path."""
-    def hook(op, inputs, out):
-        pass
-    autograd.forward_hooks.append(hook)
-    try:
-        yield
-    finally:
-        autograd.forward_hooks.remove(hook)
-
-
-def _step(layer, x, cot):
-    xt = gn.tensor(x, requires_grad=True)
-    y = layer(xt)
-    y.backward(cot)
-    grads = [xt.grad] + [w.grad for w in layer.trainable_weights]
-    for w in layer.trainable_weights:
-        w.grad = None
-    return y, grads
-
-
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_fused_node_equals_the_plain_path(case):
     name, kw, shape = case
     layer, x = _built(name, kw, shape, seed=3)
     cot = np.random.default_rng(4).standard_normal(layer(x).shape).astype(np.float32)
-    fused, fused_grads = _step(layer, x, cot)
+    fused, fused_grads = grads_of(layer, x, cot)
     with watched():
-        plain, plain_grads = _step(layer, x, cot)
+        plain, plain_grads = grads_of(layer, x, cot)
     act = kw.get("activation")
     if "Transpose" not in name and act in (None, "relu", "sigmoid", "tanh", "softmax"):
         if act is None and kw.get("use_bias") is False:
@@ -311,7 +287,7 @@ def test_dtype_is_kept(dtype):
                             ("DepthwiseConv2D", dict(kernel_size=3, activation="sigmoid"), (2, 5, 5, 2)),
                             ("Conv1D", dict(filters=2, kernel_size=3, activation="softmax"), (2, 6, 3))]:
         layer, x = _built(name, kw, shape, dtype=dtype)
-        y, grads = _step(layer, x, np.ones(layer(x).shape, dtype))
+        y, grads = grads_of(layer, x, np.ones(layer(x).shape, dtype))
         assert y.op.name.startswith("conv_bias_")
         assert y.dtype == dtype and all(g.dtype == dtype for g in grads)
 

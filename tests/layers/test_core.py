@@ -1,13 +1,12 @@
 """Dense: numbers and gradients against Keras 3, the fused matmul + bias + activation node
 against the plain ops, what glass-box hooks see, dtypes."""
-import contextlib
 
 import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import autograd
 from glassnet.layers.core import fused_activation
+from tests.layers.fused_paths import grads_of, watched
 from tests.layers.keras_reference import assert_matches_keras, keras_or_skip
 
 L = gn.layers
@@ -36,28 +35,6 @@ def _built(kw, shape, dtype="float32", seed=0):
     layer(x)
     layer.set_weights([rng.standard_normal(w.shape).astype(dtype) * 0.7 for w in layer.weights])
     return layer, x
-
-
-@contextlib.contextmanager
-def watched():
-    """A glass-box observer: any forward hook makes the layers take their plain path."""
-    def hook(op, inputs, out):
-        pass
-    autograd.forward_hooks.append(hook)
-    try:
-        yield
-    finally:
-        autograd.forward_hooks.remove(hook)
-
-
-def grads_of(layer, x, cot):
-    xt = gn.tensor(x, requires_grad=True)
-    y = layer(xt)
-    y.backward(cot)
-    grads = [xt.grad] + [w.grad for w in layer.trainable_weights]
-    for w in layer.trainable_weights:
-        w.grad = None
-    return y, grads
 
 
 @pytest.mark.parametrize("case", CASES, ids=_id)
