@@ -27,6 +27,7 @@ class Adam(Optimizer):
         self.beta_2 = _number(cls, "beta_2", beta_2, allow_none=False)
         self.epsilon = _number(cls, "epsilon", epsilon, allow_none=False)
         self.amsgrad = bool(amsgrad)
+        self._constants = None  # _step_coefficients' cache
 
     def build(self, var_list):
         if self.built:
@@ -39,8 +40,17 @@ class Adam(Optimizer):
     def _step_coefficients(self, learning_rate, f):
         beta_1 = self._hyper("beta_1")
         t = f(self._step() + 1)
-        lr_t = learning_rate * np.sqrt(f(1) - np.power(f(self.beta_2), t)) / (f(1) - np.power(f(beta_1), t))
-        return f(1 - beta_1), f(1 - self.beta_2), lr_t, f(self.epsilon)
+        # The scalars that do not change from step to step, converted once per (f, hyperparameters):
+        # the same values, so the same bits, and ~1.5 us less a step on a tiny net.
+        key = (f, beta_1, self.beta_2, self.epsilon)
+        cached = self._constants
+        if cached is None or cached[0] != key:
+            cached = self._constants = (key, f(1), f(beta_1), f(self.beta_2),
+                                        (f(1 - beta_1), f(1 - self.beta_2), f(self.epsilon)))
+        _, one, b1, b2, (one_minus_beta_1, one_minus_beta_2, epsilon) = cached
+        # np.power, not **: NumPy's power loop and the scalar ** round differently in some last bits
+        lr_t = learning_rate * np.sqrt(one - np.power(b2, t)) / (one - np.power(b1, t))
+        return one_minus_beta_1, one_minus_beta_2, lr_t, epsilon
 
     def _update_arrays(self, w, g, slots, coefficients):
         # Keras' formulas, in place: 12 passes over w's size, two scratch arrays, no temporaries.

@@ -32,13 +32,21 @@ CHUNK = 65536
 
 def run(optimizer, grads, variables, learning_rate):
     """Run ``optimizer``'s elementwise rule on every (gradient, variable) pair, in place."""
-    dtypes = {v.dtype for v in variables}
     state = optimizer._flat
-    if state is None or state.dtypes != dtypes or not state.matches(variables):
-        state = optimizer._flat = FlatState(optimizer, variables, dtypes)
-    coefficients = {dt: optimizer._step_coefficients(dt.type(learning_rate), dt.type) for dt in dtypes}
-    if state.small:
-        state.update(optimizer, [grads[k] for k in state.small], coefficients[state.param.dtype])
+    if state is None or not state.matches(variables):
+        state = optimizer._flat = FlatState(optimizer, variables, {v.dtype for v in variables})
+    if len(state.dtypes) == 1:  # the common case: one dtype, one set of coefficients
+        f = state.dtype.type
+        coefficients = optimizer._step_coefficients(f(learning_rate), f)
+        if state.small:
+            state.update(optimizer, grads, coefficients)
+        if not state.large:
+            return
+        coefficients = {state.dtype: coefficients}
+    else:
+        coefficients = {dt: optimizer._step_coefficients(dt.type(learning_rate), dt.type) for dt in state.dtypes}
+        if state.small:
+            state.update(optimizer, grads, coefficients[state.param.dtype])
     slot_lists = optimizer._slot_lists
     for k in state.large:
         v = variables[k]
@@ -76,13 +84,14 @@ class FlatState:
 
     def __init__(self, optimizer, variables, dtypes):
         self.variables, self.dtypes = list(variables), dtypes
+        self._dtypes = [v.dtype for v in self.variables]  # each variable's, checked by matches()
         limit = optimizer._fuse_max_size
         small = [k for k, v in enumerate(self.variables) if v.size <= limit]
         if len(small) < 2 or len(dtypes) > 1:
             small = []
         self.small, fused = small, [self.variables[k] for k in small]
         self.large = sorted(set(range(len(self.variables))) - set(small))
-        dtype = self.variables[0].dtype
+        dtype = self.dtype = self.variables[0].dtype
         total = int(sum(v.size for v in fused))
         self.param, self.grad = np.empty(total, dtype), np.empty(total, dtype)
         index = [optimizer._index[id(v)] for v in fused]
@@ -93,13 +102,16 @@ class FlatState:
         self._param_views = [self.param[a:b].reshape(v.shape) for v, a, b in zip(fused, bounds, bounds[1:])]
         self._owners = [o for group in owners for o in group]
         self._views = [o.data for o in self._owners]
+        # update() gathers the gradients at these positions of the grads list
+        self._small_all = small == list(range(len(self.variables)))
 
     def matches(self, variables):
-        """Same variables, and no fused slot's array was rebound since the buffers were made."""
+        """Same variables of the same dtypes, and no fused slot's array was rebound since the
+        buffers were made."""
         if len(variables) != len(self.variables):
             return False
-        for a, b in zip(variables, self.variables):
-            if a is not b:
+        for a, b, dt in zip(variables, self.variables, self._dtypes):
+            if a is not b or a.data.dtype != dt:
                 return False
         for owner, view in zip(self._owners, self._views):
             if owner.data is not view:
@@ -107,9 +119,12 @@ class FlatState:
         return True
 
     def update(self, optimizer, grads, coefficients):
-        """Gather the fused parameters and gradients, run the rule once on the flat buffers, scatter back."""
-        np.concatenate([g.reshape(-1) for g in grads], out=self.grad)
-        np.concatenate([v.data.reshape(-1) for v in self.fused], out=self.param)
+        """Gather the fused parameters and gradients (``grads``: one per variable of the plan), run
+        the rule once on the flat buffers, scatter back."""
+        if not self._small_all:
+            grads = [grads[k] for k in self.small]
+        np.concatenate([g.ravel() for g in grads], out=self.grad)  # ravel: a view as reshape(-1), half the call cost
+        np.concatenate([v.data.ravel() for v in self.fused], out=self.param)
         optimizer._update_arrays(self.param, self.grad, self.slots, coefficients)
         for v, view in zip(self.fused, self._param_views):
             v.data[...] = view
