@@ -291,6 +291,8 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
 def _logs_out(logs, return_dict):
     if return_dict:
         return logs
+    if len(logs) == 1:  # the loss alone
+        return logs["loss"]
     values = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
     return values[0] if len(values) == 1 else values
 
@@ -359,7 +361,10 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None, retu
     """One training step on one batch; metrics accumulate until reset_metrics()."""
     _require_compiled(model, "train_on_batch")
     x, y, sample_weight, _ = data_adapter.prepare_arrays(x, y, sample_weight, class_weight)
-    logs = _step_fn(model, "train_step")((x, y, sample_weight))
+    if getattr(type(model), "train_step", None) is None:  # ours, called directly: no closure per call
+        logs = train_step(model, (x, y, sample_weight))
+    else:
+        logs = _step_fn(model, "train_step")((x, y, sample_weight))
     return _logs_out(logs, return_dict)
 
 

@@ -193,3 +193,29 @@ def test_errors():
         conv_bias_act(np.ones((5, 5, 1), np.float32), np.ones((3, 3, 1, 2), np.float32), None, "relu")
     with pytest.raises(ValueError, match="conv_bias_act: activation must be"):
         conv_bias_act(np.ones((1, 5, 5, 1), np.float32), np.ones((3, 3, 1, 2), np.float32), None, "elu")
+
+
+def test_bias_gradient_ones_are_cached_read_only_and_bounded(monkeypatch):
+    from glassnet.ops import fused
+    monkeypatch.setattr(fused, "_ONES", {})
+    d = rng.standard_normal((9, 4)).astype(np.float32)
+    first = fused._bias_grad(d)
+    assert first.tobytes() == (np.ones(9, np.float32) @ d).tobytes()
+    ones = fused._ONES[(9, np.dtype(np.float32))]
+    assert not ones.flags.writeable and fused._bias_grad(d).tobytes() == first.tobytes()
+    assert fused._ONES[(9, np.dtype(np.float32))] is ones  # made once
+    for rows in range(1, 2 * fused._ONES_MAX):
+        fused._bias_grad(np.ones((rows, 2)))
+    assert len(fused._ONES) <= fused._ONES_MAX
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_two_d_inputs_skip_reshapes_with_the_same_bits(act):
+    # (6, 10) runs without reshapes; (2, 3, 10) folds its batch axes: the same rows, the same numbers
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((6, 10), (10, 7), (7,))]
+    cot = rng.standard_normal((6, 7)).astype(np.float32)
+    flat = _run(lambda x, w, b: matmul_bias_act(x, w, b, act), arrays, cot)
+    folded = _run(lambda x, w, b: matmul_bias_act(x, w, b, act), [arrays[0].reshape(2, 3, 10)] + arrays[1:],
+                  cot.reshape(2, 3, 7))
+    for a, b in zip(flat, folded):
+        assert a.tobytes() == b.tobytes()

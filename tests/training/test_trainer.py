@@ -216,3 +216,34 @@ def test_on_batch_data_checks_on_the_fast_path_and_the_general_one():
     before = m.get_weights()
     m.train_on_batch(x.astype(np.float64), y)  # float64 converted to float32 on the general path
     assert all(w.dtype == np.float32 for w in m.get_weights()) and not np.array_equal(before[0], m.get_weights()[0])
+
+
+def test_train_on_batch_checks_float_targets_and_runs_a_custom_train_step():
+    x, _ = _data(32)
+    m = gn.Sequential([gn.Input((6,)), gn.layers.Dense(1)])
+    m.compile("sgd", "mse")
+    y = x[:, :1].copy()
+    y[3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"y contains NaN or inf \(first at index \(3, 0\)"):
+        m.train_on_batch(x, y)
+    assert isinstance(m.train_on_batch(x, x[:, :1]), float)  # the loss alone, not a list
+
+    seen = []
+
+    class Custom(gn.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = gn.layers.Dense(1)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+        def train_step(self, data):
+            seen.append(data)
+            return {"loss": 1.5, "extra": 2.5}
+
+    c = Custom()
+    c.compile("sgd", "mse")
+    assert c.train_on_batch(x, x[:, :1]) == [1.5, 2.5]
+    assert c.train_on_batch(x, x[:, :1], return_dict=True) == {"loss": 1.5, "extra": 2.5}
+    assert len(seen) == 2 and seen[0][0] is x
