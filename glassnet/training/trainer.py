@@ -321,10 +321,12 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
 
 
 # Inference runs a batch in pieces whose largest activation stays near this many values
-# (16 MB of float32): the temporaries then stay in cache and are not re-faulted from the
-# OS each batch. Outputs are unchanged (inference is per sample). keras-io convnet,
-# predict at batch 1024: 1.8x faster and ~250 MB less peak memory (benchmarks/PROFILE_NOTES.md).
-_INFERENCE_ACTIVATION_BUDGET = 4_000_000
+# (4 MB of float32): each layer's passes over it (bias, activation, pooling) then run from
+# cache. Outputs are unchanged (inference is per sample). keras-io convnet, predict at batch
+# 1024: 1.8x faster and ~250 MB less peak memory than whole batches at 4 M values
+# (benchmarks/PROFILE_NOTES.md), and 1.15-1.3x faster again at 1 M than at 4 M (paired, 1
+# and 2 threads; 0.25 M is slower: the GEMMs get too short). The mlp is not split at all.
+_INFERENCE_ACTIVATION_BUDGET = 1_000_000
 
 
 def _inference_chunk(model):

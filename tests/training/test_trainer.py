@@ -247,3 +247,18 @@ def test_train_on_batch_checks_float_targets_and_runs_a_custom_train_step():
     assert c.train_on_batch(x, x[:, :1]) == [1.5, 2.5]
     assert c.train_on_batch(x, x[:, :1], return_dict=True) == {"loss": 1.5, "extra": 2.5}
     assert len(seen) == 2 and seen[0][0] is x
+
+
+def test_predict_runs_big_batches_in_pieces_with_the_same_outputs():
+    from glassnet.training import trainer
+    gn.utils.set_random_seed(0)
+    model = gn.Sequential([gn.Input((28, 28, 1)), gn.layers.Conv2D(32, 3, activation="relu"), gn.layers.MaxPooling2D(),
+                           gn.layers.Flatten(), gn.layers.Dense(10, activation="softmax")])
+    x = np.random.default_rng(0).random((300, 28, 28, 1)).astype("float32")
+    chunk = trainer._inference_chunk(model)
+    assert chunk is not None and chunk < 300  # 26 x 26 x 32 values a sample: split
+    pieces = list(trainer._split_batch(x, chunk))
+    assert sum(len(p) for p in pieces) == 300 and len(pieces) == -(-300 // chunk)
+    with gn.no_grad():
+        whole = model(x, training=False).numpy()
+    np.testing.assert_allclose(model.predict(x, batch_size=300, verbose=0), whole, rtol=1e-6, atol=1e-7)
