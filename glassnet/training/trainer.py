@@ -46,8 +46,8 @@ def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=No
     (glassnet.training.replay; a 2-16-16-1 net: 129 -> 95 us a step). Results are
     identical bit for bit. It applies only where it is safe by construction: Sequential and
     functional models whose layers are all of types whose call is made of ops alone (Dense,
-    Conv1D/2D, pooling, Dropout, Flatten, Reshape, merges, ...); any other model runs
-    eagerly, so "auto" turns it on. A changed model (a layer frozen, added or given another
+    Conv1D/2D, pooling, Dropout, Flatten, Reshape, merges, ...), and "auto" turns it on for
+    them; any other model runs eagerly. A changed model (a layer frozen, added or given another
     attribute, another optimizer) is recorded again. ``jit_compile=False`` or
     ``run_eagerly=True`` runs every step eagerly.
     """
@@ -323,8 +323,8 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
 # Inference runs a batch in pieces whose largest activation stays near this many values
 # (4 MB of float32): each layer's passes over it (bias, activation, pooling) then run from
 # cache. Outputs are unchanged (inference is per sample). keras-io convnet, predict at batch
-# 1024: 1.8x faster and ~250 MB less peak memory than whole batches at 4 M values
-# (benchmarks/PROFILE_NOTES.md), and 1.15-1.3x faster again at 1 M than at 4 M (paired, 1
+# 1024: pieces of 4 M values were 1.8x faster than whole batches, with ~250 MB less peak
+# memory (benchmarks/PROFILE_NOTES.md); pieces of 1 M are 1.15-1.3x faster again (paired, 1
 # and 2 threads; 0.25 M is slower: the GEMMs get too short). The mlp is not split at all.
 _INFERENCE_ACTIVATION_BUDGET = 1_000_000
 
