@@ -31,38 +31,10 @@ import numpy as np
 
 from glassnet import random as gn_random
 from glassnet.callbacks.base import Callback
+from glassnet.models.safe_files import atomic_write
 
 _FORMAT = "glassnet.BackupAndRestore"
 _VERSION = 1
-
-
-# ---- atomic files ----------------------------------------------------------------------------
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # directories cannot be opened on some systems (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, rename it over ``path``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    _fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
 # ---- random states as JSON -------------------------------------------------------------------
@@ -268,10 +240,10 @@ class BackupAndRestore(Callback):
         arrays["metadata"] = np.array(json.dumps(metadata))
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint and os.path.exists(self._backup_path):
-            _atomic_write(self._prev_backup_path, lambda f: _copy_into(self._backup_path, f))
-        _atomic_write(self._backup_path, lambda f: np.savez(f, **arrays))
+            atomic_write(self._prev_backup_path, lambda f: _copy_into(self._backup_path, f), overwrite=True)
+        atomic_write(self._backup_path, lambda f: np.savez(f, **arrays), overwrite=True)
         readable = {k: v for k, v in metadata.items() if k != "random"}
-        _atomic_write(self._metadata_path, lambda f: f.write(json.dumps(readable, indent=2).encode()))
+        atomic_write(self._metadata_path, lambda f: f.write(json.dumps(readable, indent=2).encode()), overwrite=True)
 
     # ---- clean up ----------------------------------------------------------------------------
     def on_train_end(self, logs=None):

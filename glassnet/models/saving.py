@@ -20,33 +20,26 @@ import datetime
 import io
 import json
 import os
-import stat
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
 from glassnet.layers.layer import Layer
-from glassnet.layers.serialization import check_depth, deserialize_layer, keras_snake_case, parse_shape, serialize_layer
+from glassnet.layers.serialization import deserialize_layer, keras_snake_case, parse_shape, serialize_layer
+from glassnet.models.compile_config import compile_config, compile_from_config
 from glassnet.models.functional import Functional
 from glassnet.models.functional_config import keras_layer_order
 from glassnet.models.model import Model
 from glassnet.models.sequential import Sequential
+from glassnet.models.safe_files import (  # noqa: F401 (the errors are part of this module's API)
+    MAX_EXPANSION, MAX_JSON_BYTES, FileFormatError, UnsafeFileError, atomic_write, check_member_name,
+    check_regular_file, checked_path, parse_json, read_member,
+)
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose layout these files follow
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
-MAX_JSON_BYTES = 64 << 20
-MAX_EXPANSION = 100  # a compressed zip member may expand at most this much (bombs do more)
 _FILTERS = {1: "gzip", 2: "shuffle", 3: "fletcher32", 32000: "lzf"}  # HDF5 filters built into h5py
-
-
-class FileFormatError(ValueError):
-    """A file that is not a valid model or weights file (corrupt, truncated, or hostile)."""
-
-
-class UnsafeFileError(FileFormatError):
-    """A file that asks for something never done on load: links, external data, code."""
 
 
 class _Mismatch(Exception):
@@ -64,14 +57,14 @@ def _h5py():
 # ---- public API ------------------------------------------------------------------------
 def save_model(model, filepath, overwrite=True, zipped=None):
     """Write ``model`` (config, weights, optimizer state, compile settings) as a .keras file."""
-    path = _path(filepath, (".keras",), "save", "a `.keras` extension")
+    path = checked_path(filepath, (".keras",), "save", "a `.keras` extension")
     if zipped is False:
         raise ValueError("save: only zipped .keras files are supported (zipped=False is not)")
     if not model.built:
         warnings.warn(f'Model "{model.name}" is not built yet, so the file holds no weights; call it on data first',
                       stacklevel=2)
     config = serialize_layer(model)
-    config["compile_config"] = _compile_config(model)
+    config["compile_config"] = compile_config(model)
     config_json = json.dumps(config)
     import glassnet
     metadata_json = json.dumps({"keras_version": KERAS_VERSION,
@@ -87,7 +80,7 @@ def save_model(model, filepath, overwrite=True, zipped=None):
                 member.write(config_json.encode())
             zf.writestr(WEIGHTS, weights)
 
-    _atomic_write(path, write, overwrite)
+    atomic_write(path, write, overwrite)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -97,13 +90,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     ``custom_objects`` ({name: class or function}) supplies anything not built into
     glassnet. ``safe_mode`` is accepted for Keras compatibility: glassnet never runs code
     from a file in any mode."""
-    path = _path(filepath, (".keras",), "load_model", "a `.keras` extension")
+    path = checked_path(filepath, (".keras",), "load_model", "a `.keras` extension")
     members = _read_archive(path, (CONFIG, WEIGHTS))
-    config = _parse_json(members[CONFIG], f"{path} ({CONFIG})")
+    config = parse_json(members[CONFIG], f"{path} ({CONFIG})")
     model = _model_from_config(config, custom_objects, path)
     compile_config = config.get("compile_config") if compile else None
     if isinstance(compile_config, dict) and compile_config:
-        _compile_from_config(model, compile_config, custom_objects, path)
+        compile_from_config(model, compile_config, custom_objects, path)
     with _open_h5(io.BytesIO(members[WEIGHTS]), f"{path} ({WEIGHTS})") as h5:
         _load_state(model, h5, f"{path} ({WEIGHTS})", skip_mismatch=False)
     return model
@@ -111,11 +104,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 def save_weights(model, filepath, overwrite=True):
     """Write the weights (and optimizer state) of ``model`` as a Keras .weights.h5 file."""
-    path = _path(filepath, (".weights.h5",), "save_weights", "a `.weights.h5` extension")
+    path = checked_path(filepath, (".weights.h5",), "save_weights", "a `.weights.h5` extension")
     if not model.built:
         raise ValueError(f'save_weights: model "{model.name}" is not built yet; call it on data (or build it) first')
     weights = _weights_bytes(model)
-    _atomic_write(path, lambda f: f.write(weights), overwrite)
+    atomic_write(path, lambda f: f.write(weights), overwrite)
 
 
 def load_weights(model, filepath, skip_mismatch=False):
@@ -123,13 +116,13 @@ def load_weights(model, filepath, skip_mismatch=False):
     .keras file into ``model``, which must have the same layers. Nothing is changed unless
     everything loads; with ``skip_mismatch`` layers whose weights do not fit are skipped
     with a warning instead."""
-    path = _path(filepath, (".weights.h5", ".keras"), "load_weights", "a `.weights.h5` or `.keras` extension")
+    path = checked_path(filepath, (".weights.h5", ".keras"), "load_weights", "a `.weights.h5` or `.keras` extension")
     if not model.built:
         raise ValueError(f'load_weights: model "{model.name}" is not built yet; call it on data (or build it) first')
     if path.endswith(".keras"):
         source, where = io.BytesIO(_read_archive(path, (WEIGHTS,))[WEIGHTS]), f"{path} ({WEIGHTS})"
     else:
-        _check_regular_file(path)
+        check_regular_file(path)
         source, where = path, path
     with _open_h5(source, where) as h5:
         _load_state(model, h5, where, skip_mismatch=skip_mismatch)
@@ -378,43 +371,16 @@ def _read_dataset(group, key, variable, where, what, label):
 
 
 # ---- the .keras archive ----------------------------------------------------------------
-def _path(filepath, suffixes, what, expected):
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(f"{what}: filepath must be a str or path, received {type(filepath).__name__}")
-    path = os.fspath(filepath)
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    if not path.endswith(suffixes):
-        raise ValueError(f"Invalid filepath for {what}: expected {expected}. Received: filepath={path}")
-    return path
-
-
-def _check_regular_file(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: {path}")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path} is a directory, not a file")
-    if not os.path.isfile(path):  # a device or a pipe could be read forever
-        raise FileFormatError(f"{path} is not a regular file")
-
-
-def _check_member_name(name, path):
-    parts = name.split("/")
-    if (len(name) > 1024 or "\x00" in name or "\\" in name or name.startswith("/") or ":" in parts[0]
-            or any(p in ("..", ".") for p in parts) or "" in parts[:-1]):
-        raise UnsafeFileError(f"{path}: the archive holds a member with an unsafe name {name[:200]!r}")
-
-
 def _read_archive(path, wanted):
     """{member name: bytes} for ``wanted`` members of the zip at ``path``, each size-checked
     before it is read."""
-    _check_regular_file(path)
+    check_regular_file(path)
     archive_size = os.path.getsize(path)
     try:
         with zipfile.ZipFile(path) as zf:
             names = set()
             for info in zf.infolist():
-                _check_member_name(info.filename, path)
+                check_member_name(info.filename, path)
                 if info.filename in names:
                     raise UnsafeFileError(f"{path}: the archive holds {info.filename!r} twice")
                 names.add(info.filename)
@@ -425,91 +391,12 @@ def _read_archive(path, wanted):
                         name == WEIGHTS and "model.weights.npz" in names) else ""
                     raise FileFormatError(f"{path}: not a Keras model archive: {name} is missing{hint}")
                 limit = MAX_JSON_BYTES if name.endswith(".json") else MAX_EXPANSION * archive_size + (1 << 20)
-                out[name] = _read_member(zf, zf.getinfo(name), archive_size, limit, path)
+                out[name] = read_member(zf, zf.getinfo(name), archive_size, limit, path)
             return out
     except FileFormatError:
         raise
     except Exception as e:
         raise FileFormatError(f"{path}: corrupt or not a .keras archive ({type(e).__name__}: {e})") from e
-
-
-def _read_member(zf, info, archive_size, limit, path):
-    name = info.filename
-    if info.flag_bits & 0x1:
-        raise FileFormatError(f"{path}: {name} is encrypted")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise FileFormatError(f"{path}: {name} uses zip compression method {info.compress_type}, which is not read")
-    too_big = (info.file_size > limit or info.compress_size > archive_size
-               or info.file_size > MAX_EXPANSION * info.compress_size + (1 << 20)
-               or (info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size))
-    if too_big:
-        raise FileFormatError(f"{path}: {name} declares {info.file_size} bytes ({info.compress_size} stored in a "
-                              f"{archive_size}-byte file); refusing to read it")
-    with zf.open(info) as member:
-        data = member.read(info.file_size + 1)
-    if len(data) != info.file_size:
-        raise FileFormatError(f"{path}: {name} holds {len(data)} bytes, its header says {info.file_size}")
-    return data
-
-
-def _parse_json(data, where):
-    try:
-        value = json.loads(data.decode("utf-8"))
-        check_depth(value, "config")
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise FileFormatError(f"{where}: not a valid JSON config ({type(e).__name__}: {str(e)[:300]})") from None
-    if not isinstance(value, dict):
-        raise FileFormatError(f"{where}: the config must be a JSON object, found {type(value).__name__}")
-    return value
-
-
-def _atomic_write(path, write, overwrite):
-    """Write via a temporary file in the same directory, fsync, then rename over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Cannot save to {path}: directory {directory} does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"Cannot save to {path}: it is a directory")
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} exists and overwrite=False")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        mode = stat.S_IMODE(os.stat(path).st_mode) if os.path.exists(path) else 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails if the target appeared meanwhile: never overwrites
-            os.unlink(tmp)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def _umask():
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
 
 
 # ---- config and compile settings -------------------------------------------------------
@@ -537,91 +424,3 @@ def _build_by_calling(model, shape):
             model(np.zeros((1,) + shape[1:], dtype=backend.floatx()), training=False)
 
 
-def _compile_config(model):
-    """Keras' compile_config: how ``compile`` was called ({} when it was not)."""
-    from glassnet import optimizers
-    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
-        return {}
-    given = getattr(model, "_compile_config", None) or {}
-    try:
-        config = {"optimizer": optimizers.serialize(model.optimizer),
-                  "loss": _serialize_fn(given.get("loss"), "losses"),
-                  "loss_weights": given.get("loss_weights"),
-                  "metrics": _serialize_fn(given.get("metrics"), "metrics"),
-                  "weighted_metrics": _serialize_fn(given.get("weighted_metrics"), "metrics"),
-                  "run_eagerly": bool(getattr(model, "run_eagerly", False)), "steps_per_execution": 1,
-                  "jit_compile": getattr(model, "jit_compile", "auto")}
-        json.dumps(config)
-        return config
-    except (TypeError, ValueError) as e:
-        warnings.warn(f'Model "{model.name}": its compile settings cannot be saved ({e}); the file will load '
-                      "uncompiled", stacklevel=3)
-        return {}
-
-
-def _serialize_fn(x, kind):
-    from glassnet import losses, metrics
-    if x is None or isinstance(x, (str, bool, int, float)):
-        return x
-    if isinstance(x, (list, tuple)):
-        return [_serialize_fn(v, kind) for v in x]
-    if isinstance(x, dict):
-        return {str(k): _serialize_fn(v, kind) for k, v in x.items()}
-    if isinstance(x, losses.Loss):
-        return losses.serialize(x)
-    if isinstance(x, metrics.Metric):
-        return metrics.serialize(x)
-    if isinstance(x, type):
-        return x.__name__
-    name = getattr(x, "__name__", None)
-    if callable(x) and isinstance(name, str) and name != "<lambda>":
-        builtin = losses.ALL_OBJECTS_DICT.get(name) is x or (kind == "metrics" and metrics._FUNCTIONS.get(name) is x)
-        module = f"keras.{kind}" if builtin else getattr(x, "__module__", None)
-        return {"module": module, "class_name": "function", "config": name, "registered_name": name}
-    raise TypeError(f"{kind[:-1]} {x!r} has no name to save it by (define it with `def`)")
-
-
-def _revive(x, kind, custom_objects):
-    from glassnet import losses, metrics
-    custom_objects = custom_objects or {}
-    if isinstance(x, str):
-        return custom_objects.get(x, x)
-    if x is None or isinstance(x, (bool, int, float)):
-        return x
-    if isinstance(x, list):
-        return [_revive(v, kind, custom_objects) for v in x]
-    if isinstance(x, dict) and "class_name" not in x:
-        return {k: _revive(v, kind, custom_objects) for k, v in x.items()}
-    if isinstance(x, dict) and x["class_name"] == "function":
-        name = x.get("config")
-        if not isinstance(name, str):
-            raise ValueError(f"a function entry needs a name, received {x!r}")
-        return custom_objects.get(name, name)
-    if isinstance(x, dict):
-        return (losses if kind == "loss" else metrics).deserialize(x, custom_objects)
-    raise ValueError(f"cannot read the {kind} entry {x!r}")
-
-
-def _compile_from_config(model, config, custom_objects, path):
-    """compile() with the saved settings; when that is impossible, warn and stay uncompiled."""
-    from glassnet import optimizers
-    try:
-        optimizer = config.get("optimizer", "rmsprop")
-        if isinstance(optimizer, dict):
-            optimizer = optimizers.deserialize(optimizer, custom_objects)
-        weights = config.get("loss_weights")
-        check = weights if isinstance(weights, list) else list(weights.values()) if isinstance(weights, dict) else [weights]
-        if not all(w is None or (isinstance(w, (int, float)) and not isinstance(w, bool)) for w in check):
-            raise ValueError(f"loss_weights must be numbers, received {weights!r}")
-        jit_compile = config.get("jit_compile", "auto")
-        if jit_compile not in (True, False, "auto"):
-            raise ValueError(f'jit_compile must be true, false or "auto", received {jit_compile!r}')
-        model.compile(optimizer=optimizer, loss=_revive(config.get("loss"), "loss", custom_objects),
-                      loss_weights=weights, metrics=_revive(config.get("metrics"), "metric", custom_objects),
-                      weighted_metrics=_revive(config.get("weighted_metrics"), "metric", custom_objects),
-                      run_eagerly=config.get("run_eagerly") is True, jit_compile=jit_compile)
-        return True
-    except Exception as e:
-        warnings.warn(f"{path}: the model was loaded uncompiled, its compile settings could not be restored "
-                      f"({type(e).__name__}: {e}); call compile() yourself or pass custom_objects", stacklevel=3)
-        return False
