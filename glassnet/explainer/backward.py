@@ -105,6 +105,13 @@ def _expression(op, labels):
         return f"-{names[0]}"
     if op.name == "getitem":
         return f"{names[0]}[{_index_text(op.idx)}]"
+    fused = getattr(op, "act", None)
+    if op.name.startswith(("matmul_", "conv_")) and fused is not None:
+        # a Dense / Conv layer's fused op (ops/fused.py): spell out what it computes
+        inner = f"{names[0]} @ {names[1]}" if op.name.startswith("matmul") else f"conv({names[0]}, {names[1]})"
+        if len(names) == 3:
+            inner = f"{inner} + {names[2]}"
+        return inner if fused == "linear" else f"{fused}({inner})"
     return f"{op.name}({', '.join(names)})"
 
 

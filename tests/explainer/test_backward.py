@@ -124,3 +124,13 @@ def test_non_scalar_output_and_errors():
     matmul = explain(lambda a, b: (a @ b).sum(), np.ones((2, 3)), np.arange(6.0).reshape(3, 2))
     np.testing.assert_array_equal(matmul.gradients["b"], np.full((3, 2), 2.0))
     assert matmul.steps[-2]["local_gradients"] == [None, None]     # matmul: no elementwise local gradient
+
+
+def test_a_layers_fused_op_is_spelled_out():
+    dense = gn.layers.Dense(2, activation="relu")
+    loss = gn.ops.sum(dense(gn.tensor(np.array([[1.0, -2.0, 0.5]], np.float32))))
+    text = str(explain(loss))
+    assert "matmul_bias_relu  = relu(const(1, 3) @ kernel + bias)" in text
+    conv = gn.layers.Conv2D(2, 2)
+    out = gn.ops.sum(conv(gn.tensor(np.ones((1, 3, 3, 1), np.float32))))
+    assert "= conv(const(1, 3, 3, 1), kernel) + bias" in str(explain(out))
