@@ -129,13 +129,15 @@ def _quartiles(values):
     return q[0], q[2]
 
 
-def time_pair(name, workers, rounds, warmup, target_s, pause):
+def time_pair(name, workers, rounds, warmup, warmup_s, target_s, pause):
     """Paired alternating rounds: per-step ms of each framework and per-round ratios.
     Each framework runs in its own worker process; the timing is taken inside the worker."""
     per_call = W.steps_per_call(name)
-    blocks = {}
+    blocks, tier = {}, None
     for fw, worker in workers.items():
-        one = worker.call(cmd="build", name=name, warmup=warmup)["one"]
+        reply = worker.call(cmd="build", name=name, warmup=warmup, warmup_s=warmup_s)
+        one = reply["one"]
+        tier = reply.get("tier", tier)
         blocks[fw] = max(1, min(2000, math.ceil(target_s / max(one, 1e-6))))
     ms = {fw: [] for fw in workers}
     ratios = []
@@ -153,6 +155,7 @@ def time_pair(name, workers, rounds, warmup, target_s, pause):
         "ratio_q": _quartiles(ratios),
         "rounds": rounds,
         "steps_per_block": blocks,
+        "glassnet_tier": tier,
     }
 
 
@@ -232,10 +235,17 @@ def worker_main(fw, threads, adam, torch_threads=None):
                 step = None
                 gc.collect()
                 name = msg["name"]
-                step = impl.build(name, *impl.prepare(name, *W.make_data(name)), **kwargs)[0]
-                for _ in range(max(1, msg.get("warmup", 1))):
+                step, model = impl.build(name, *impl.prepare(name, *W.make_data(name)), **kwargs)
+                # warm-up: at least `warmup` steps and `warmup_s` seconds (glassnet compiles a hot
+                # small Dense net's step after 1 s of steps: the rounds time the steady state)
+                end, n = time.perf_counter() + msg.get("warmup_s", 0.0), 0
+                while n < max(1, msg.get("warmup", 1)) or time.perf_counter() < end:
                     step()
-                send({"one": _block(step, 1)})
+                    n += 1
+                reply = {"one": _block(step, 1), "warmup_steps": n}
+                if hasattr(impl, "tier"):
+                    reply["tier"] = impl.tier(name, model)
+                send(reply)
             elif msg["cmd"] == "gemm":
                 send({"gflops": gemm_gflops(msg.get("reps", 5))})
             elif msg["cmd"] == "time":
@@ -379,6 +389,7 @@ def run(args):
     quick = args.quick
     rounds = args.rounds or (3 if quick else 9)
     warmup = 1 if quick else 3
+    warmup_s = 0.0 if quick else 2.5
     target_s = args.target_s if args.target_s is not None else (0.02 if quick else 0.4)
     mem_steps = 2 if quick else 5
     selected = ALL if not args.only else [w.strip() for w in args.only.split(",") if w.strip()]
@@ -397,7 +408,7 @@ def run(args):
     threads_text = (f"{threads} for both (NumPy BLAS and torch.set_num_threads)" if not args.torch_threads
                     else f"NumPy BLAS {threads}, torch {args.torch_threads} (--torch-threads: not the standard setting)")
     print(f"threads: {threads_text}; each framework in its own worker process; torch Adam: {args.torch_adam}; "
-          f"{rounds} paired rounds after {warmup} warm-up steps, ~{target_s:g} s per block")
+          f"{rounds} paired rounds after a warm-up of {warmup} steps and {warmup_s:g} s, ~{target_s:g} s per block")
     print(f"NumPy float32 GEMM at the start: {gflops:.1f} GFLOP/s (best of 1024^3 products); re-measured "
           f"before each workload, the best speed seen sets the GEMM floors")
     print()
@@ -414,7 +425,7 @@ def run(args):
         gflops = max(gflops, gemm_gflops(3 if quick else 5),
                      workers["glassnet"].call(cmd="gemm", reps=3 if quick else 5)["gflops"])
         try:
-            res = time_pair(name, workers, rounds, warmup, target_s, 0.02 if quick else 0.25)
+            res = time_pair(name, workers, rounds, warmup, warmup_s, target_s, 0.02 if quick else 0.25)
         except WorkerError as e:
             results[name] = {"unavailable": str(e)}
             print(f"  {name}: unavailable ({e})", flush=True)
@@ -430,8 +441,8 @@ def run(args):
             for fw in ("glassnet", "torch"):
                 res[f"{fw}_mem"] = peak_memory(fw, name, mem_steps, threads, args.torch_adam, args.torch_threads)
         results[name] = res
-        print(f"  {name}: glassnet {res['glassnet_ms']:.2f} ms, torch {res['torch_ms']:.2f} ms, "
-              f"ratio {res['ratio']:.2f}", flush=True)
+        print(f"  {name}: glassnet {res['glassnet_ms']:.2f} ms ({res['glassnet_tier']}), torch "
+              f"{res['torch_ms']:.2f} ms, ratio {res['ratio']:.2f}", flush=True)
 
     for worker in workers.values():
         worker.close()
@@ -492,6 +503,10 @@ def print_table(results, selected):
           "torch ms / glassnet ms (>1: glassnet faster); floor: GEMM/conv FLOPs at NumPy's GEMM peak; "
           "MB: peak RSS growth over the model build and steps, fresh process per framework and workload; "
           "*: noisy (the per-round ratios' q3 > 1.5 x q1; rerun, or compare with --threads 1)")
+    tiers = [f"{n}={r['glassnet_tier']}" for n, r in results.items() if r.get("glassnet_tier")]
+    if tiers:
+        print("glassnet's step after the warm-up (compiled: numba kernels, glassnet[fast]; replayed: the "
+              "recorded NumPy ops; eager): " + " ".join(tiers))
     print("RATIOS " + " ".join(ratios))
 
 

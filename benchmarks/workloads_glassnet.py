@@ -42,3 +42,14 @@ def build(name, x, y, seed=0):
     if name.startswith("predict_"):
         return (lambda: model.predict(x, batch_size=W.PREDICT_BATCH, verbose=0)), model
     return (lambda: model.train_on_batch(x, y)), model
+
+
+def tier(name, model):
+    """How glassnet ran workload ``name``'s last step: "compiled" (numba kernels), "replayed"
+    (the recorded NumPy ops), "eager", or "predict" (no graph at all)."""
+    if name.startswith("predict_"):
+        return "predict"
+    traces = [t for t, _ in model._step_cache.traces.values() if not isinstance(t, str)]
+    if any(t.compiled is not None for t in traces):
+        return "compiled"
+    return "replayed" if traces else "eager"

@@ -162,6 +162,14 @@ class Optimizer:
             value = lr()
         return np.asarray(_to_array(value), dtype=backend.floatx())[()]
 
+    def _step_learning_rate(self):
+        """This step's learning rate, a NumPy scalar (a schedule evaluated at ``iterations``)."""
+        lr = self._learning_rate
+        if isinstance(lr, Variable):
+            return lr.data[()]
+        with no_grad():  # a schedule may compute with Tensors
+            return self._current_learning_rate()
+
     def _hyper(self, name):
         """The value of hyperparameter ``name`` for this step (a cycling schedule may drive it)."""
         lr = self._learning_rate
@@ -394,12 +402,7 @@ class Optimizer:
             data = v.data
             if g.shape != data.shape or g.dtype != data.dtype or getattr(v, "constraint", None) is not None:
                 return False
-        lr = self._learning_rate
-        if isinstance(lr, Variable):
-            fused.run(self, grads, known, lr.data[()])
-        else:
-            with no_grad():  # a schedule may compute with Tensors
-                fused.run(self, grads, known, self._current_learning_rate())
+        fused.run(self, grads, known, self._step_learning_rate())
         it = self._iterations.data
         it[()] = it.item() + 1  # the same count as `+= 1`, without a ufunc call (0.06 us against 0.9)
         return True

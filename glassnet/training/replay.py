@@ -29,6 +29,7 @@ import numpy as np
 from glassnet import autograd
 from glassnet import random as gn_random
 from glassnet.tensor import Tensor
+from glassnet.training import compiled_step
 from glassnet.training.data_adapter import _flat, _map
 from glassnet.training.replay_safety import CONTAINERS, containers, model_blocker, snapshot
 from glassnet.variables import Variable
@@ -52,6 +53,7 @@ class EagerStep:
     """The plain step: the model called as usual, backward through the whole graph."""
 
     uses_rng = True  # a re-run of the step (non-finite diagnosis) must restore the RNG
+    compiled = None  # the compiled whole step, for a hot Trace of a small Dense net
 
     def trainable_weights(self, model):
         return model.trainable_weights
@@ -124,6 +126,10 @@ class Trace:
     inputs, the variables' current data, the constants, then each op's output."""
 
     _ops = _leaves = None  # the live ops and output leaves of the step being replayed
+    replays = 0  # steps replayed from this trace
+    seconds = 0.0  # the time they took (trainer.train_step adds it up)
+    compiled = None  # its compiled_step.CompiledDenseStep, once hot (see count_replay)
+    compiled_reason = None  # or why it has none
 
     @classmethod
     def build(cls, rec):
@@ -240,6 +246,20 @@ class Trace:
             return False
         return True
 
+    def count_replay(self, model, x):
+        """Count a replay of this trace on batch ``x``, and try the compiled tier once it is hot:
+        from its first replay under jit_compile=True; under "auto", once its replayed steps
+        have taken HOT_SECONDS (loading the kernels costs ~0.5 s, compiling them the first
+        time on a machine a few seconds: a short run never pays that)."""
+        self.replays += 1
+        if self.compiled is None and self.compiled_reason is None and (
+                model.jit_compile is True or self.seconds >= compiled_step.HOT_SECONDS):
+            step = compiled_step.plan(self, model, x)
+            if isinstance(step, str):
+                self.compiled_reason = step
+            else:
+                self.compiled = step
+
     # ---- the replay: the same interface as EagerStep ----------------------------------
     def trainable_weights(self, model):
         return self.trainable
@@ -336,6 +356,7 @@ class StepCache:
             if isinstance(trace, Trace):
                 if trace.valid(model):
                     self.reason = None
+                    trace.count_replay(model, x)
                     return trace
             elif valid_for == (model.optimizer, model._compiled_loss, len(model._layers)):
                 self.reason = trace
