@@ -17,8 +17,7 @@ units innermost, over contiguous memory, which LLVM vectorises.
 import numpy as np
 from numba import njit
 
-ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
-_RELU, _SIGMOID, _TANH = 1, 2, 3
+from glassnet.compiled.codes import RELU as _RELU, SIGMOID as _SIGMOID, TANH as _TANH
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 

@@ -27,6 +27,7 @@ from operator import attrgetter, is_
 import numpy as np
 
 from glassnet import compiled
+from glassnet.compiled.codes import ACTIVATIONS
 from glassnet.losses.base import LossFunctionWrapper
 from glassnet.losses.regression import mean_squared_error
 from glassnet.ops.fused import MatMulBiasAct
@@ -43,10 +44,7 @@ _data = attrgetter("data")
 
 def plan(trace, model, x):
     """A CompiledDenseStep for ``trace`` of ``model`` (recorded on batch ``x``), or a sentence
-    saying why there is none."""
-    kernels = compiled.load()
-    if kernels is None:
-        return compiled.unavailable_reason() or "the compiled kernels are off"
+    saying why there is none. numba is imported only for a model that fits."""
     if trace.uses_rng or len(trace.input_dtypes) != 1 or type(trace.output_template) is not int:
         return "the model draws random numbers or has several inputs or outputs"
     dtype = trace.input_dtypes[0]
@@ -71,19 +69,21 @@ def plan(trace, model, x):
         return f"the optimizer {type(optimizer).__name__} has no compiled update rule here"
     if not optimizer.built or any(id(v) not in optimizer._index for v in variables):
         return "the optimizer was not built on these weights"
+    kernels = compiled.load()
+    if kernels is None:
+        return compiled.unavailable_reason() or "the compiled kernels are off"
     return CompiledDenseStep(kernels, trace, layers, dtype, x.shape[0])
 
 
 def _chain(trace):
     """[(kernel index, bias index or -1, activation code)] into trace.variables, one per op, or
     why the ops are not a chain of Dense layers from the input to the output."""
-    from glassnet.compiled import dense  # numba is importable here (plan loaded it)
     n_inputs = len(trace.input_dtypes)
     first_var, first_op = n_inputs, trace.n_values
     layers = []
     for k, (cls, kwargs, sources, needs) in enumerate(trace.forward_plan):
-        if cls is MatMulBiasAct and set(kwargs) == {"act"} and kwargs["act"] in dense.ACTIVATIONS:
-            act = dense.ACTIVATIONS[kwargs["act"]]
+        if cls is MatMulBiasAct and set(kwargs) == {"act"} and kwargs["act"] in ACTIVATIONS:
+            act = ACTIVATIONS[kwargs["act"]]
         elif cls is MatMul and not kwargs and len(sources) == 2:
             act = 0
         else:

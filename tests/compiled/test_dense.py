@@ -9,6 +9,7 @@ from glassnet.losses.fused import ReducedSquaredError
 
 pytest.importorskip("numba")
 from glassnet.compiled import dense  # noqa: E402
+from glassnet.compiled.codes import ACTIVATIONS  # noqa: E402
 
 TOL = {"float64": dict(rtol=1e-11, atol=1e-13), "float32": dict(rtol=2e-5, atol=2e-6)}
 
@@ -47,7 +48,7 @@ def _compiled_step(x, y, params, kernel_at, bias_at, acts, divisor):
     offsets = np.cumsum([0] + sizes[:-1]).astype(np.int64)
     grad = np.full(sum(sizes), np.nan, dtype)
     out = np.empty(y.shape, dtype)
-    codes = np.array([dense.ACTIVATIONS[a] for a in acts], np.int64)
+    codes = np.array([ACTIVATIONS[a] for a in acts], np.int64)
     sse, finite = dense.dense_mse_grads(x, y, tuple(p.reshape(-1) for p in params), np.array(kernel_at, np.int64),
                                         np.array(bias_at, np.int64), codes, f(scale), f(1), grad, offsets, out)
     loss = sse / units / (1 if divisor is None else divisor)
