@@ -27,8 +27,12 @@ initial states (batch, units), then the bias if the layer has one; and, as plain
 Output, time-major: (T + 1, batch, units) with out[k] the state h after k processed steps
 (out[0] = h0), and for the LSTM one more slot, out[T + 1] = c_T, the final carry.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
+from glassnet import blas
 from glassnet.autograd import Op
 
 
@@ -231,8 +235,103 @@ class _Recurrent:
         return dU
 
 
+
+# ---- batch blocks on threads ------------------------------------------------------------------
+# The per-step products of a recurrence are small (batch x units x gate units: 64 x 128 x 512
+# for the lstm benchmark), and OpenBLAS shares them badly between threads. Rows of a batch are
+# independent in a recurrence, so the batch runs as row blocks on as many threads as NumPy's
+# BLAS may use, each block with single-threaded products (no OpenBLAS worker is woken, so none
+# spins on a core a block needs). Measured, 2 cores, paired rounds in one process: the lstm
+# benchmark's training step x1.06-1.09 (LSTM op alone x1.4 on a quiet machine). Blocks keep at
+# least MIN_BLOCK_ROWS rows; a given batch size and thread count always splits the same way.
+MIN_BLOCK_ROWS = 16
+_pool = {}  # number of workers -> (process id, ThreadPoolExecutor)
+
+
+def _batch_parts(batch):
+    """Row bounds of the blocks for a batch, or None to run it whole (with BLAS's own threads)."""
+    n = blas.threads() or 1
+    parts = min(n, batch // MIN_BLOCK_ROWS)
+    if parts < 2:
+        return None
+    return [batch * k // parts for k in range(parts + 1)]
+
+
+def _slices(bounds):
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
+def _on_threads(fn, bounds):
+    """[fn(block slice) for each block], the last block on this thread and the others on a
+    pool, with NumPy's BLAS held at one thread meanwhile; an exception in any block is raised."""
+    slices = _slices(bounds)
+    workers = len(slices) - 1
+    pid, pool = _pool.get(workers, (None, None))
+    if pid != os.getpid():  # none yet, or made before a fork: its threads are not in this process
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="glassnet-rnn")
+        _pool[workers] = (os.getpid(), pool)
+    with blas.single_threaded():
+        futures = [pool.submit(fn, sl) for sl in slices[:-1]]
+        try:
+            last = fn(slices[-1])
+        finally:
+            done = [f.result() for f in futures]
+    return done + [last]
+
+
 class _Sequence(Op):
-    """What the three ops share: arguments in processing order and the masked hand-over."""
+    """What the three ops share: arguments in processing order, the masked hand-over, and
+    running a big batch as row blocks on several threads (see _batch_parts).
+
+    Subclasses implement ``_forward`` and ``_backward`` on a whole batch; ``forward`` and
+    ``backward`` below either call them directly or split the batch: each block is an op of its
+    own, run on its own thread with single-threaded BLAS; outputs and the gradients of x and the
+    initial states are joined along the batch, the weight gradients summed (in block order, so
+    a given thread count always gives the same numbers)."""
+
+    n_states = 1  # initial states after x, W, U: h0 (and c0 for the LSTM)
+
+    def forward(self, x, W, U, *rest, **kwargs):
+        bounds = _batch_parts(x.shape[0])
+        self.blocks = None
+        if bounds is None:
+            return self._forward(x, W, U, *rest, **kwargs)
+        states, bias = rest[:self.n_states], rest[self.n_states:]
+
+        def run(sl):
+            block = type(self)()
+            block.needs = self.needs
+            kw = dict(kwargs)
+            if kw.get("mask") is not None:
+                kw["mask"] = kw["mask"][sl]
+            for name in ("in_mask", "rec_mask"):  # (1 or G, batch, features)
+                if kw.get(name) is not None:
+                    kw[name] = kw[name][:, sl]
+            return block, block._forward(x[sl], W, U, *[s[sl] for s in states], *bias, **kw)
+
+        results = _on_threads(run, bounds)
+        self.blocks, self.bounds = [b for b, _ in results], bounds
+        return np.concatenate([out for _, out in results], axis=1)  # time-major: batch is axis 1
+
+    def backward(self, g):
+        if self.blocks is None:
+            return self._backward(g)
+        blocks = {sl.start: block for sl, block in zip(_slices(self.bounds), self.blocks)}
+        # the blocks stay: a second backward on the same graph runs each block's again
+        results = _on_threads(lambda sl: blocks[sl.start]._backward(np.ascontiguousarray(g[:, sl])), self.bounds)
+        batch = {0} | set(range(3, 3 + self.n_states))  # dx and the initial states' gradients
+        grads = []
+        for j, parts in enumerate(zip(*results)):
+            if parts[0] is None:
+                grads.append(None)
+            elif j in batch:
+                grads.append(np.concatenate(parts, axis=0))
+            else:
+                total = parts[0].copy()
+                for p in parts[1:]:
+                    total += p
+                grads.append(total)
+        return tuple(grads)
 
     def _setup(self, x, W, U, mask, in_mask, rec_mask, reverse, G):
         self.x_shape, self.reverse, self.G = x.shape, reverse, G
@@ -259,8 +358,9 @@ class SimpleRNNSequence(_Sequence):
     """h_t = act(x_t W + (h_{t-1} * m) U + b) over a whole sequence;
     backward: dz_t = dh_t act'(h_t), dh_{t-1} = (dz_t U^T) * m.  Output (T + 1, B, u)."""
     name = "simple_rnn"
+    n_states = 1
 
-    def forward(self, x, W, U, h0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
+    def _forward(self, x, W, U, h0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
                 activation="tanh"):
         xp, B, T, u = self._setup(x, W, U, mask, in_mask, rec_mask, reverse, 1)
         self.act, self.use_bias = activation, bool(bias)
@@ -280,7 +380,7 @@ class SimpleRNNSequence(_Sequence):
         self.out = out
         return out
 
-    def backward(self, g):
+    def _backward(self, g):
         out, rec, d_act = self.out, self.rec, _ACTS[self.act][1]
         T, B, u = out.shape[0] - 1, out.shape[1], out.shape[2]
         dZ = np.empty((T, B, u), g.dtype)
@@ -318,8 +418,9 @@ class LSTMSequence(_Sequence):
     memory 52 -> 33 MB with Take's leaner backward); a second backward on the same graph runs
     the forward again first."""
     name = "lstm"
+    n_states = 2
 
-    def forward(self, x, W, U, h0, c0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
+    def _forward(self, x, W, U, h0, c0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
                 activation="tanh", recurrent_activation="sigmoid"):
         # what a second backward needs to run this again (the first one writes over Z)
         self.args = ((x, W, U, h0, c0) + bias, dict(mask=mask, in_mask=in_mask, rec_mask=rec_mask, reverse=reverse,
@@ -364,9 +465,9 @@ class LSTMSequence(_Sequence):
         self.Z, self.C, self.AC, self.out = Z, C, AC, out
         return out
 
-    def backward(self, g):
+    def _backward(self, g):
         if self.Z is None:  # backward again (gn.explain, or twice on one graph): recompute first
-            self.forward(*self.args[0], **self.args[1])
+            self._forward(*self.args[0], **self.args[1])
         Z, C, AC, out, rec, gates = self.Z, self.C, self.AC, self.out, self.rec, self.gates
         self.Z = self.C = self.AC = self.out = self.rec = self.gates = None  # Z becomes dZ below
         T, B, u = out.shape[0] - 2, out.shape[1], out.shape[2]
@@ -420,8 +521,9 @@ class GRUSequence(_Sequence):
         dr = p r_h;  d(r_h) = p r;  dh_{t-1} = dh z + d(r_*) U^T.
     Bias (2, 3u): [input bias, recurrent bias]. Output (T + 1, B, u)."""
     name = "gru"
+    n_states = 1
 
-    def forward(self, x, W, U, h0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
+    def _forward(self, x, W, U, h0, *bias, mask=None, in_mask=None, rec_mask=None, reverse=False,
                 activation="tanh", recurrent_activation="sigmoid"):
         xp, B, T, u = self._setup(x, W, U, mask, in_mask, rec_mask, reverse, 3)
         dt = x.dtype
@@ -465,7 +567,7 @@ class GRUSequence(_Sequence):
         self.Z, self.RH, self.out = Z, RH, out
         return out
 
-    def backward(self, g):
+    def _backward(self, g):
         Z, RH, out, rec, gates = self.Z, self.RH, self.out, self.rec, self.gates
         T, B, u = out.shape[0] - 1, out.shape[1], out.shape[2]
         dt = g.dtype
