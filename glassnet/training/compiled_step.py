@@ -72,7 +72,7 @@ def plan(trace, model, x):
     kernels = compiled.load()
     if kernels is None:
         return compiled.unavailable_reason() or "the compiled kernels are off"
-    return CompiledDenseStep(kernels, trace, layers, dtype, x.shape[0])
+    return CompiledDenseStep(kernels, trace, layers, dtype)
 
 
 def _chain(trace):
@@ -126,7 +126,7 @@ def _rule(optimizer):
 class CompiledDenseStep:
     """The compiled step of one trace; ``run`` does a whole training step or returns None."""
 
-    def __init__(self, kernels, trace, layers, dtype, rows):
+    def __init__(self, kernels, trace, layers, dtype):
         self.dense, self.rules = kernels.dense, kernels.update_rules
         self.variables = list(trace.variables)
         self.dtype, self.f = dtype, dtype.type
