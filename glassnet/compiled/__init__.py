@@ -3,16 +3,22 @@
 The NumPy engine spends most of a tiny network's training step outside arithmetic: a
 2-16-16-1 net at batch 32 does ~30 K multiply-adds a step, yet its replayed step makes about
 60 NumPy calls at ~1 us each. The kernels here do a whole step of such a net (forward, loss,
-backward, gradient finite check) in one compiled call, and an optimizer's update in another.
+backward, gradient finite check) in one compiled call, and an optimizer's update in another
+(dense.py, update_rules.py); and an LSTM time step's pointwise work in one call (lstm.py).
 
 Nothing here is imported by ``import glassnet``: ``load()`` imports numba and the kernels on
-first use (~0.2 s, plus compiling them once per machine; numba caches the machine code).
+first use (~0.5 s, plus compiling them once per machine, a few seconds; numba caches the
+machine code). The engine asks for them through ``hot()``: only once this process's training
+steps have taken HOT_SECONDS, so that a short run never pays for loading them.
 Every kernel has its plain NumPy counterpart, which stays the reference: the tests check
 that both give the same numbers. ``GLASSNET_NUMBA=0`` turns the kernels off.
 """
 import os
+import threading
 
-_state = {"tried": False, "kernels": None, "reason": None}
+HOT_SECONDS = 1.0
+_state = {"tried": False, "kernels": None, "reason": None, "spent": 0.0}
+_lock = threading.Lock()
 
 
 def enabled():
@@ -21,19 +27,42 @@ def enabled():
 
 
 def load():
-    """The kernels as a namespace (``dense``, ``update_rules``), or None: numba is not installed,
+    """The kernels as a namespace (``dense``, ``update_rules``, ``lstm``), or None: numba is not installed,
     fails to import, or the user turned it off. Imports once per process."""
     if not enabled():
         return None
-    if not _state["tried"]:
-        _state["tried"] = True
-        try:
-            from glassnet.compiled import dense, update_rules
-        except ImportError as err:  # numba absent, or built against another NumPy
-            _state["reason"] = f"numba could not be imported ({err})"
-        else:
-            _state["kernels"] = _Kernels(dense, update_rules)
+    with _lock:  # the blocks of an op may ask from two threads at once
+        if not _state["tried"]:
+            _load()
     return _state["kernels"]
+
+
+def _load():
+    _state["tried"] = True
+    try:
+        from glassnet.compiled import dense, lstm, update_rules
+    except ImportError as err:  # numba absent, or built against another NumPy
+        _state["reason"] = f"numba could not be imported ({err})"
+    else:
+        _state["kernels"] = _Kernels(dense, update_rules, lstm)
+
+
+def add_training_time(seconds):
+    """Count ``seconds`` of training steps (trainer.train_step calls this for every step)."""
+    _state["spent"] += seconds
+
+
+def hot_enough():
+    """Whether training steps have taken HOT_SECONDS in this process (nothing is loaded)."""
+    return _state["spent"] >= HOT_SECONDS
+
+
+def hot():
+    """The kernels (as ``load()``) once training steps have taken HOT_SECONDS in this process,
+    else None."""
+    if _state["tried"]:
+        return _state["kernels"]
+    return load() if _state["spent"] >= HOT_SECONDS else None
 
 
 def unavailable_reason():
@@ -44,5 +73,5 @@ def unavailable_reason():
 
 
 class _Kernels:
-    def __init__(self, dense, update_rules):
-        self.dense, self.update_rules = dense, update_rules
+    def __init__(self, dense, update_rules, lstm):
+        self.dense, self.update_rules, self.lstm = dense, update_rules, lstm

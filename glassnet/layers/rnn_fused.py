@@ -27,12 +27,9 @@ initial states (batch, units), then the bias if the layer has one; and, as plain
 Output, time-major: (T + 1, batch, units) with out[k] the state h after k processed steps
 (out[0] = h0), and for the LSTM one more slot, out[T + 1] = c_T, the final carry.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from glassnet import blas
+from glassnet import compiled, parallel
 from glassnet.autograd import Op
 
 
@@ -245,13 +242,11 @@ class _Recurrent:
 # benchmark's training step x1.06-1.09 (LSTM op alone x1.4 on a quiet machine). Blocks keep at
 # least MIN_BLOCK_ROWS rows; a given batch size and thread count always splits the same way.
 MIN_BLOCK_ROWS = 16
-_pool = {}  # number of workers -> (process id, ThreadPoolExecutor)
 
 
 def _batch_parts(batch):
     """Row bounds of the blocks for a batch, or None to run it whole (with BLAS's own threads)."""
-    n = blas.threads() or 1
-    parts = min(n, batch // MIN_BLOCK_ROWS)
+    parts = min(parallel.threads(), batch // MIN_BLOCK_ROWS)
     if parts < 2:
         return None
     return [batch * k // parts for k in range(parts + 1)]
@@ -262,21 +257,16 @@ def _slices(bounds):
 
 
 def _on_threads(fn, bounds):
-    """[fn(block slice) for each block], the last block on this thread and the others on a
-    pool, with NumPy's BLAS held at one thread meanwhile; an exception in any block is raised."""
-    slices = _slices(bounds)
-    workers = len(slices) - 1
-    pid, pool = _pool.get(workers, (None, None))
-    if pid != os.getpid():  # none yet, or made before a fork: its threads are not in this process
-        pool = ThreadPoolExecutor(workers, thread_name_prefix="glassnet-rnn")
-        _pool[workers] = (os.getpid(), pool)
-    with blas.single_threaded():
-        futures = [pool.submit(fn, sl) for sl in slices[:-1]]
-        try:
-            last = fn(slices[-1])
-        finally:
-            done = [f.result() for f in futures]
-    return done + [last]
+    """[fn(block slice) for each block], on glassnet's threads (glassnet.parallel)."""
+    return parallel.run(fn, _slices(bounds))
+
+
+# ---- compiled LSTM cells (glassnet.compiled.lstm; numba, the ``fast`` extra) --------------------
+def _lstm_cells():
+    """The LSTM steps' pointwise work as one compiled call each way (forward_step,
+    backward_step), once training is hot (glassnet.compiled.hot), else None."""
+    kernels = compiled.hot()
+    return kernels.lstm if kernels is not None else None
 
 
 class _Sequence(Op):
@@ -444,9 +434,14 @@ class LSTMSequence(_Sequence):
         C[0] = c0
         tmp = np.empty((B, 4 * u), dt)
         tu = np.empty((B, u), dt)
+        self.cells = cells = _lstm_cells() if gates.fold and dt == np.float32 else None
+        act_sigmoid = activation == "sigmoid"
         for k in range(T):
             z = Z[k]
             rec.forward(out[k], tmp)
+            if cells is not None and self.holds[k] is None:  # the same arithmetic, one compiled call
+                cells.forward_step(z, tmp, gates.mul[0], gates.add[0], C[k], C[k + 1], AC[k], out[k + 1], act_sigmoid)
+                continue
             z += tmp
             gates.activate(z)
             i, f, gg, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
@@ -479,9 +474,14 @@ class LSTMSequence(_Sequence):
         t4 = np.empty((B, 4 * u), dt)   # act'(z) of the step's gates
         s4 = np.empty((B, 4 * u), dt)   # d(gate) of the step's gates
         keep_h = keep_c = None
+        cells, act_sigmoid = self.cells, self.act == "sigmoid"
         for k in range(T - 1, -1, -1):
-            dh += g[k + 1]
             hold = self.holds[k]
+            if cells is not None and hold is None:  # dz over the activations, dc_{t-1}: one call
+                cells.backward_step(Z[k], AC[k], C[k], dh, g[k + 1], dc, gates.am[0], gates.om[0], act_sigmoid)
+                rec.backward(Z[k], dh)
+                continue
+            dh += g[k + 1]
             if hold is not None:
                 keep_h, keep_c = dh * hold, dc * hold
                 dh *= ~hold

@@ -74,6 +74,13 @@ class Adam(Optimizer):
         tmp /= den
         w -= tmp
 
+    def _compiled_update(self, rules):
+        cls = type(self)
+        if self.amsgrad or cls._update_arrays is not Adam._update_arrays \
+                or cls._step_coefficients is not Adam._step_coefficients:
+            return None
+        return lambda params, grad, offsets, slots, c: rules.adam(params, grad, offsets, slots[0], slots[1], *c)
+
     def get_config(self):
         config = super().get_config()
         config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad})

@@ -482,6 +482,12 @@ class Optimizer:
         """The scalars of this step's update (scalar type ``f``), computed once for all variables."""
         raise NotImplementedError
 
+    def _compiled_update(self, rules):
+        """``_update_arrays`` compiled (glassnet.compiled.update_rules, bit for bit the same), as
+        ``run(params, grad, offsets, slots, coefficients)`` over tuples of flat arrays, or None
+        where there is none (or a subclass changed the rule)."""
+        return None
+
     def _update_arrays(self, w, g, slots, coefficients):
         """The elementwise rule in place on arrays: ``w`` (a parameter or a slice of one), its
         gradient ``g``, its slot arrays in ``_slot_lists`` order, ``_step_coefficients``' scalars."""

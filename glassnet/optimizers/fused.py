@@ -25,6 +25,8 @@ of a training run (benchmarks/bench.py): mlp 22.4 -> 12.3 MB, lstm 126 -> 85 MB.
 """
 import numpy as np
 
+from glassnet import compiled, parallel
+
 # In-place updates go over slices of about this many elements (256 KB in float32); 32 K to
 # 128 K measured best, 16 K pays ~1 us a NumPy call too often, whole arrays fall out of cache.
 CHUNK = 65536
@@ -55,15 +57,47 @@ def run(optimizer, grads, variables, learning_rate):
 
 
 def update_in_place(optimizer, w, g, slots, coefficients):
-    """The rule on ``w`` (and its ``slots``) in place, in slices of about CHUNK elements along axis 0."""
+    """The rule on ``w`` (and its ``slots``) in place, in slices of about CHUNK elements along axis 0;
+    a big variable in parts on glassnet's threads with the compiled rule, once that is hot."""
     if w.ndim == 0 or w.size <= CHUNK:
         optimizer._update_arrays(w, g, slots, coefficients)
         return
+    if w.size >= PARALLEL_MIN:
+        kernels = compiled.hot()
+        update = optimizer._compiled_update(kernels.update_rules) if kernels is not None else None
+        arrays = (w, g, *slots)
+        if update is not None and all(a.dtype == w.dtype and a.flags.c_contiguous for a in arrays):
+            _update_in_parts(update, [a.reshape(-1) for a in arrays], coefficients)
+            return
+    _update_by_slices(optimizer, w, g, slots, coefficients)
+
+
+def _update_by_slices(optimizer, w, g, slots, coefficients):
     n = w.shape[0]
     rows = max(1, CHUNK * n // w.size)
     for start in range(0, n, rows):
         part = slice(start, start + rows)
         optimizer._update_arrays(w[part], g[part], [s[part] for s in slots], coefficients)
+
+
+# Variables of at least PARALLEL_MIN elements (an embedding table, a big kernel) run the compiled
+# rule (glassnet.compiled: numba, the ``fast`` extra) as one pass per part, a part per thread,
+# once training is hot (glassnet.compiled.hot). The same numbers bit for bit (the rules round
+# as NumPy does). Adam on a 20000 x 128 embedding, 2 cores: 3.5 ms by slices, 1.7 ms in two parts.
+PARALLEL_MIN = 1 << 18
+
+
+def _update_in_parts(update, flat, coefficients):
+    """``update`` over (w, g, *slots), flat views, split in as many parts as there are threads."""
+    n = flat[0].size
+    parts = parallel.threads()
+    bounds = [n * k // parts for k in range(parts + 1)]
+    zero = np.zeros(1, np.int64)
+
+    def part(sl):
+        update((flat[0][sl],), flat[1][sl], zero, tuple((s[sl],) for s in flat[2:]), coefficients)
+
+    parallel.run(part, [slice(a, b) for a, b in zip(bounds, bounds[1:])])
 
 
 def _rehome(owners, total, dtype):

@@ -60,6 +60,19 @@ class SGD(Optimizer):
         else:
             w += v
 
+    def _compiled_update(self, rules):
+        cls = type(self)
+        if cls._update_arrays is not SGD._update_arrays or cls._step_coefficients is not SGD._step_coefficients:
+            return None
+
+        def run(params, grad, offsets, slots, coefficients):
+            learning_rate, momentum = coefficients
+            if momentum is None:
+                rules.sgd(params, grad, offsets, learning_rate)
+            else:
+                rules.sgd_momentum(params, grad, offsets, slots[0], learning_rate, momentum, self.nesterov)
+        return run
+
     def get_config(self):
         config = super().get_config()
         config.update({"momentum": self.momentum, "nesterov": self.nesterov})

@@ -2,8 +2,9 @@
 
 A replayed step (replay.py) still makes ~60 NumPy calls for a 2-16-16-1 net, each ~1 us
 while the arithmetic of the whole step is ~30 K multiply-adds. When numba is installed
-(glassnet.compiled, the ``fast`` extra), a trace that is hot (its replayed steps took
-``HOT_SECONDS``, or from its first replay with ``compile(jit_compile=True)``) and has the shape below runs as
+(glassnet.compiled, the ``fast`` extra), a trace replayed once training is hot
+(glassnet.compiled.hot_enough; or from its first replay with ``compile(jit_compile=True)``)
+and of the shape below runs as
 one compiled call for forward, loss, backward and finite check, and one for the optimizer's
 update (tiny benchmark net: ~80 -> ~30 us a step; benchmarks/PROFILE_NOTES.md).
 
@@ -36,7 +37,6 @@ from glassnet.optimizers.adam import Adam
 from glassnet.optimizers.sgd import SGD
 from glassnet.tensor import Tensor
 
-HOT_SECONDS = 1.0  # time spent in one trace's replayed steps before jit_compile="auto" compiles it
 MAX_MACS = 1 << 18  # multiply-adds of one forward pass (the tiny net at batch 32: ~10 K)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _data = attrgetter("data")
@@ -65,7 +65,7 @@ def plan(trace, model, x):
     if reason is not None:
         return reason
     optimizer = model.optimizer
-    if _rule(optimizer) is None:
+    if optimizer._compiled_update(None) is None:
         return f"the optimizer {type(optimizer).__name__} has no compiled update rule here"
     if not optimizer.built or any(id(v) not in optimizer._index for v in variables):
         return "the optimizer was not built on these weights"
@@ -114,15 +114,6 @@ def _loss_reason(compiled_loss, dtype):
     return None
 
 
-def _rule(optimizer):
-    """The compiled update rule's name for ``optimizer``, or None."""
-    if type(optimizer) is Adam and not optimizer.amsgrad:
-        return "adam"
-    if type(optimizer) is SGD:
-        return "sgd"
-    return None
-
-
 class CompiledDenseStep:
     """The compiled step of one trace; ``run`` does a whole training step or returns None."""
 
@@ -140,17 +131,17 @@ class CompiledDenseStep:
         self.bounds = [(int(a), int(a) + n) for a, n in zip(self.offsets, sizes)]
         self.total = sum(sizes)
         self.one = self.f(1)
-        self._owners = self._slot_lists = self._rule = self._arrays = self._flat = None  # see _views
+        self._owners = self._slot_lists = self._arrays = self._flat = None  # see _views
 
-    def _views(self, optimizer, rule):
-        """The flat views of the weights and the rule's slots, remade when an array was rebound
-        (``v.data = ...``, ``set_weights``); None when one is not contiguous of the dtype."""
+    def _views(self, optimizer):
+        """The flat views of the weights and of the optimizer's slots, remade when an array was
+        rebound (``v.data = ...``, ``set_weights``); None when one is not contiguous of the dtype."""
         slot_lists = optimizer._slot_lists
-        if self._owners is None or self._slot_lists is not slot_lists or self._rule != rule:
+        if self._owners is None or self._slot_lists is not slot_lists or len(self._owners) != (
+                len(self.variables) * (1 + len(slot_lists))):
             index = optimizer._index
-            slots = slot_lists if rule == "adam" or optimizer.momentums else []
-            self._owners = self.variables + [s[index[id(v)]] for s in slots for v in self.variables]
-            self._slot_lists, self._rule, self._arrays = slot_lists, rule, None
+            self._owners = self.variables + [s[index[id(v)]] for s in slot_lists for v in self.variables]
+            self._slot_lists, self._arrays = slot_lists, None
         elif all(map(is_, map(_data, self._owners), self._arrays)):
             return self._flat
         arrays = [o.data for o in self._owners]
@@ -176,15 +167,15 @@ class CompiledDenseStep:
                 return None
             y = y.reshape(out_shape)
         optimizer = model.optimizer
-        rule = _rule(optimizer)
+        update = optimizer._compiled_update(self.rules)
         loss = model._compiled_loss.losses[0]
-        if rule is None or not optimizer._plain_update() or not type(optimizer)._plain_class() \
+        if update is None or not optimizer._plain_update() or not type(optimizer)._plain_class() \
                 or loss.reduction not in ("sum_over_batch_size", "sum"):
             return None
         for v in self.variables:
             if v.regularizer is not None or v.constraint is not None:
                 return None
-        views = self._views(optimizer, rule)
+        views = self._views(optimizer)
         if views is None:
             return None
         f, dtype = self.f, self.dtype
@@ -206,13 +197,7 @@ class CompiledDenseStep:
         for v, (a, b) in zip(self.variables, self.bounds):
             v.grad = grad[a:b].reshape(v.shape)
         coefficients = optimizer._step_coefficients(f(optimizer._step_learning_rate()), f)
-        if rule == "adam":
-            self.rules.adam(params, grad, self.offsets, views[1], views[2], *coefficients)
-        elif coefficients[1] is None:
-            self.rules.sgd(params, grad, self.offsets, coefficients[0])
-        else:
-            self.rules.sgd_momentum(params, grad, self.offsets, views[1], coefficients[0], coefficients[1],
-                                    optimizer.nesterov)
+        update(params, grad, self.offsets, views[1:], coefficients)
         it = optimizer._iterations.data
         it[()] = it.item() + 1
         value = f(sse) / f(self.units)  # as ReducedSquaredError: sum / units / divisor

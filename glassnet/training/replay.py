@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from glassnet import autograd
+from glassnet import autograd, compiled
 from glassnet import random as gn_random
 from glassnet.tensor import Tensor
 from glassnet.training import compiled_step
@@ -127,7 +127,6 @@ class Trace:
 
     _ops = _leaves = None  # the live ops and output leaves of the step being replayed
     replays = 0  # steps replayed from this trace
-    seconds = 0.0  # the time they took (trainer.train_step adds it up)
     compiled = None  # its compiled_step.CompiledDenseStep, once hot (see count_replay)
     compiled_reason = None  # or why it has none
 
@@ -247,13 +246,13 @@ class Trace:
         return True
 
     def count_replay(self, model, x):
-        """Count a replay of this trace on batch ``x``, and try the compiled tier once it is hot:
-        from its first replay under jit_compile=True; under "auto", once its replayed steps
-        have taken HOT_SECONDS (loading the kernels costs ~0.5 s, compiling them the first
-        time on a machine a few seconds: a short run never pays that)."""
+        """Count a replay of this trace on batch ``x``, and try the compiled tier: from its first
+        replay under jit_compile=True; under "auto", once training is hot (this process's
+        training steps took glassnet.compiled.HOT_SECONDS: loading the kernels costs ~0.5 s,
+        compiling them the first time on a machine a few seconds; a short run never pays that)."""
         self.replays += 1
         if self.compiled is None and self.compiled_reason is None and (
-                model.jit_compile is True or self.seconds >= compiled_step.HOT_SECONDS):
+                model.jit_compile is True or compiled.hot_enough()):
             step = compiled_step.plan(self, model, x)
             if isinstance(step, str):
                 self.compiled_reason = step

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from glassnet import allocator, debug
+from glassnet import allocator, compiled, debug
 from glassnet import optimizers as optimizers_mod
 from glassnet import random as gn_random
 from glassnet.autograd import no_grad
@@ -91,12 +91,12 @@ def train_step(model, data):
     """One training step, eager or replayed (glassnet.training.replay: same results)."""
     x, y, sample_weight = data
     cache = getattr(model, "_step_cache", None)
+    start = time.perf_counter()
     runner = cache.runner(model, x) if cache is not None else replay.EAGER
     if runner.compiled is not None:  # a hot small Dense net: one compiled call (compiled_step.py)
         done = runner.compiled.run(model, x, y, sample_weight)
         if done is not None:
             return _update_metrics(model, done[0], y, done[1], sample_weight, x)
-    start = time.perf_counter()
     trainable = runner.trainable_weights(model)
     check = getattr(model, "_check_numerics", True) and debug.check_numerics_enabled()
     rng_state = gn_random.get_state() if check and runner.uses_rng else None
@@ -111,8 +111,7 @@ def train_step(model, data):
     if check and not debug.gradients_finite(grads):
         _diagnose(model, data, rng_state, "a gradient")
     model.optimizer.apply(grads, trainable)
-    if type(runner) is replay.Trace:
-        runner.seconds += time.perf_counter() - start  # what makes a trace hot (Trace.count_replay)
+    compiled.add_training_time(time.perf_counter() - start)  # what makes training hot (glassnet.compiled)
     return _update_metrics(model, float(loss.data), y, y_pred, sample_weight, x)
 
 

@@ -64,3 +64,33 @@ def test_sgd_equals_numpy_bit_for_bit(dtype, momentum, nesterov):
         update_rules.sgd(_flat(params), flat_grad, offsets, coefficients[0])
     for got, want in zip(params + velocity, expected_params + expected_velocity):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("make", [lambda: gn.optimizers.Adam(0.01), lambda: gn.optimizers.SGD(0.1, momentum=0.9),
+                                  lambda: gn.optimizers.SGD(0.1)])
+def test_big_variables_in_parts_equal_the_numpy_slices(make, monkeypatch):
+    """Once training is hot, big variables run the compiled rule in parts on two threads: the
+    weights and slots after a few steps are those of the NumPy slices, bit for bit."""
+    from glassnet import compiled, parallel
+    from glassnet.optimizers import fused
+
+    rng = np.random.default_rng(5)
+    monkeypatch.setattr(fused, "PARALLEL_MIN", 1000)
+    monkeypatch.setattr(fused, "CHUNK", 256)
+    monkeypatch.setattr(parallel, "threads", lambda: 2)
+    start = [rng.standard_normal((300, 7)).astype("float32"), rng.standard_normal(5).astype("float32")]
+    grads = [[rng.standard_normal(w.shape).astype("float32") for w in start] for _ in range(3)]
+    results, parts = [], []
+    in_parts = fused._update_in_parts
+    monkeypatch.setattr(fused, "_update_in_parts", lambda *a: parts.append(1) or in_parts(*a))
+    for hot in (None, compiled.load()):
+        monkeypatch.setattr(compiled, "hot", lambda: hot)
+        opt = make()
+        opt._fuse_max_size = 100  # the (300, 7) kernel is a big variable, updated in place
+        variables = [gn.Variable(w.copy()) for w in start]
+        for step in grads:
+            opt.apply([g.copy() for g in step], variables)
+        results.append([v.data for v in variables] + [v.data for v in opt.variables])
+    assert len(parts) == 3  # the compiled parts ran for the big kernel at each step of the second run
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(b, a)

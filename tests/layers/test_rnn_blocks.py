@@ -66,22 +66,3 @@ def test_batch_parts(monkeypatch):
     assert rnn_fused._batch_parts(64) is None
     monkeypatch.setattr(blas, "threads", lambda: None)  # not an OpenBLAS glassnet can reach
     assert rnn_fused._batch_parts(64) is None
-
-
-def test_single_threaded_restores_the_count():
-    before = blas.threads()
-    with blas.single_threaded():
-        with blas.single_threaded():
-            pass
-        if before is not None:
-            assert blas.threads() == before  # the count outside the block
-    assert blas.threads() == before
-
-
-def test_a_pool_made_before_a_fork_is_not_reused(monkeypatch):
-    """After os.fork the parent's pool threads do not exist in the child: a new pool is made."""
-    stale = object()
-    monkeypatch.setitem(rnn_fused._pool, 1, (-1, stale))
-    assert rnn_fused._on_threads(lambda sl: sl.stop - sl.start, [0, 3, 5]) == [3, 2]
-    pid, pool = rnn_fused._pool[1]
-    assert pool is not stale and pid > 0

@@ -1,0 +1,44 @@
+"""glassnet's own worker threads: a job split in parts, one per thread, BLAS held at one thread.
+
+Where work splits into independent parts (the rows of a recurrence's batch, the halves of a
+big optimizer update), running them side by side on glassnet's threads, each with
+single-threaded BLAS, uses both cores better than one call with OpenBLAS's threads: its
+threads share small products badly, and after each call they spin for a while on the cores
+the next parts need. NumPy and the compiled kernels release the GIL while they compute.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from glassnet import blas
+
+_pools = {}  # number of workers -> (process id, ThreadPoolExecutor)
+
+
+def threads():
+    """How many threads a split may use: as many as NumPy's BLAS may (1 when unknown)."""
+    return blas.threads() or 1
+
+
+def _pool(workers):
+    pid, pool = _pools.get(workers, (None, None))
+    if pid != os.getpid():  # none yet, or made before a fork: its threads are not in this process
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="glassnet")
+        _pools[workers] = (os.getpid(), pool)
+    return pool
+
+
+def run(fn, parts):
+    """[fn(part) for part in parts], the last part on this thread and the others on the pool,
+    with NumPy's BLAS held at one thread meanwhile; an exception in any part is raised (after
+    every part has ended)."""
+    parts = list(parts)
+    if len(parts) == 1:
+        return [fn(parts[0])]
+    pool = _pool(len(parts) - 1)
+    with blas.single_threaded():
+        futures = [pool.submit(fn, p) for p in parts[:-1]]
+        try:
+            last = fn(parts[-1])
+        finally:
+            done = [f.result() for f in futures]
+    return done + [last]
