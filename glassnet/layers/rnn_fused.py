@@ -232,7 +232,6 @@ class _Recurrent:
         return dU
 
 
-
 # ---- batch blocks on threads ------------------------------------------------------------------
 # The per-step products of a recurrence are small (batch x units x gate units: 64 x 128 x 512
 # for the lstm benchmark), and OpenBLAS shares them badly between threads. Rows of a batch are

@@ -2,6 +2,7 @@
 gradients so that repeated indices accumulate."""
 import numpy as np
 
+from glassnet import compiled
 from glassnet.autograd import Op
 from glassnet.tensor import Tensor, as_tensor
 
@@ -47,7 +48,12 @@ class Take(Op):
         flat = self.indices.reshape(-1)
         gx = np.zeros((self.shape[0], int(np.prod(self.shape[1:]))), g.dtype)
         if flat.size:
-            _scatter_add_rows(gx, flat, g.reshape(flat.size, gx.shape[1]))
+            rows = g.reshape(flat.size, gx.shape[1])
+            kernels = compiled.hot()  # once training is hot, with numba: one compiled pass, same sums
+            if kernels is not None and rows.dtype == gx.dtype and rows.flags.c_contiguous:
+                kernels.scatter.scatter_add_rows(gx, flat, rows)
+            else:
+                _scatter_add_rows(gx, flat, rows)
         return (gx.reshape(self.shape),)
 
 
