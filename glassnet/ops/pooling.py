@@ -6,9 +6,10 @@ each window's gradient back through the same slices with strided adds into a buf
 """
 import numpy as np
 
+from glassnet import parallel
 from glassnet.autograd import Op
 from glassnet.ops._util import check_float
-from glassnet.ops.conv import _ints, same_padding
+from glassnet.ops.conv import _ints, batch_blocks, same_padding, wants_blocks
 from glassnet.tensor import as_tensor
 
 
@@ -26,7 +27,8 @@ def _crop(xp, pads):
 
 
 class MaxPool(Op):
-    """y = max over each window;  dx = g routed to the window's first maximum (row-major order)."""
+    """y = max over each window;  dx = g routed to the window's first maximum (row-major order).
+    A big batch runs as blocks on glassnet's threads (ops.conv.batch_blocks), each writing its part."""
     name = "max_pool"
 
     def forward(self, x, pool, strides, pads):
@@ -34,25 +36,17 @@ class MaxPool(Op):
         x4 = x[:, None] if x.ndim == 3 else x
         xp = np.pad(x4, ((0, 0), *pads, (0, 0)), constant_values=-np.inf) if any(map(any, pads)) else x4
         out_hw = _out_hw(xp.shape, pool, strides)
-        out = idx = hit = step = None
-        for k, sl in _offsets(pool, strides, out_hw):
-            v = xp[sl]
-            if out is None:
-                out = v.copy()
-                if self.needs[0]:
-                    idx = np.zeros(out.shape, np.uint8 if pool[0] * pool[1] < 256 else np.intp)
-                    hit, step = np.empty(out.shape, bool), np.empty(out.shape, idx.dtype)
-                continue
-            if idx is not None:
-                # strict ">" keeps the first maximum, as TensorFlow and PyTorch do. Branch-free
-                # idx += hit * (k - idx) (idx < k always): masked copies (np.copyto where=) on
-                # half-true masks were 30-50x slower (22 ms vs 0.5 ms for 128x26x26x32)
-                np.greater(v, out, out=hit)
-                np.subtract(k, idx, out=step)
-                np.multiply(step, hit, out=step)
-                idx += step
-            np.maximum(out, v, out=out)
-        self.idx, self.pool, self.strides, self.pads, self.xpshape = idx, pool, strides, pads, xp.shape
+        out = np.empty((xp.shape[0],) + out_hw + (xp.shape[3],), xp.dtype)
+        idx = np.empty(out.shape, np.uint8 if pool[0] * pool[1] < 256 else np.intp) if self.needs[0] else None
+        self.pool, self.strides, self.pads, self.xpshape = pool, strides, pads, xp.shape
+        self.wants_blocks = wants_blocks(xp.shape[0], xp.size)
+        self.blocks = blocks = batch_blocks(xp.shape[0], xp.size)
+        if blocks is None:
+            _max_windows(xp, out, idx, pool, strides)
+        else:
+            parallel.run(lambda sl: _max_windows(xp[sl], out[sl], None if idx is None else idx[sl], pool, strides),
+                         blocks)
+        self.idx = idx
         return out.reshape((x.shape[0],) + out.shape[2:]) if x.ndim == 3 else out
 
     def backward(self, g):
@@ -62,16 +56,45 @@ class MaxPool(Op):
         tiled = disjoint and all(s == k and n == o * s for s, k, n, o in
                                  zip(self.strides, self.pool, self.xpshape[1:3], self.idx.shape[1:3]))
         dxp = (np.empty if tiled else np.zeros)(self.xpshape, g.dtype)
-        hit = np.empty(self.idx.shape, bool)
-        for k, sl in _offsets(self.pool, self.strides, self.idx.shape[1:3]):
-            np.equal(self.idx, k, out=hit)
+        if self.blocks is None:
+            self._route(g4, self.idx, dxp, disjoint)
+        else:
+            parallel.run(lambda sl: self._route(g4[sl], self.idx[sl], dxp[sl], disjoint), self.blocks)
+        return (_crop(dxp, self.pads).reshape(self.xshape),)
+
+    def _route(self, g4, idx, dxp, disjoint):
+        """Each window's gradient into the cell its maximum came from (dxp: zeros, or tiled)."""
+        hit = np.empty(idx.shape, bool)
+        for k, sl in _offsets(self.pool, self.strides, idx.shape[1:3]):
+            np.equal(idx, k, out=hit)
             if disjoint:
                 # windows do not overlap: each input cell belongs to one window, so the
                 # routed gradient is written straight into its slice (2 passes per offset)
                 np.multiply(g4, hit, out=dxp[sl])
             else:
                 dxp[sl] += g4 * hit
-        return (_crop(dxp, self.pads).reshape(self.xshape),)
+
+
+def _max_windows(xp, out, idx, pool, strides):
+    """out = the max of each window of xp, idx = the offset of its first maximum (when not None)."""
+    if idx is not None:
+        step, hit = np.empty(out.shape, idx.dtype), np.empty(out.shape, bool)
+    for k, sl in _offsets(pool, strides, out.shape[1:3]):
+        v = xp[sl]
+        if k == 0:
+            np.copyto(out, v)
+            if idx is not None:
+                idx.fill(0)
+            continue
+        if idx is not None:
+            # strict ">" keeps the first maximum, as TensorFlow and PyTorch do. Branch-free
+            # idx += hit * (k - idx) (idx < k always): masked copies (np.copyto where=) on
+            # half-true masks were 30-50x slower (22 ms vs 0.5 ms for 128x26x26x32)
+            np.greater(v, out, out=hit)
+            np.subtract(k, idx, out=step)
+            np.multiply(step, hit, out=step)
+            idx += step
+        np.maximum(out, v, out=out)
 
 
 class AvgPool(Op):

@@ -18,7 +18,11 @@ The loss, the regularisation terms, the finite checks, the optimizer update and 
 run as in the eager step, on the replayed output: a loss computes constants from y in
 Python (casts, rank alignment, label checks, sample weights) that a trace would freeze, and
 this way every check it makes still happens. The same ops on the same arrays in the same
-order give results identical bit for bit to the eager step (tests/training/test_replay.py).
+order give results identical bit for bit to the eager step (tests/training/test_replay.py),
+with two exceptions that agree to float rounding: a step whose convolutions or poolings are
+big enough to run in batch blocks holds NumPy's BLAS at one thread and runs them so
+(ops/conv.py; test_replay_blocks.py), and a hot small Dense net's step may run compiled
+(compiled_step.py).
 
 When it is safe to replay, and when a trace goes stale: replay_safety.py.
 """
@@ -54,6 +58,7 @@ class EagerStep:
 
     uses_rng = True  # a re-run of the step (non-finite diagnosis) must restore the RNG
     compiled = None  # the compiled whole step, for a hot Trace of a small Dense net
+    hold_blas = False  # whether the step holds NumPy's BLAS at one thread (see Trace.build)
 
     def trainable_weights(self, model):
         return model.trainable_weights
@@ -95,8 +100,12 @@ class RecordingStep(EagerStep):
         self.outputs = y_pred
         return y_pred
 
+    wants_blocks = False  # an op asked for batch blocks (read at forward: backward clears ops)
+
     def _trace(self, op, inputs, kwargs, result):
         self.entries.append((op, inputs, kwargs, result))
+        if getattr(op, "wants_blocks", False):
+            self.wants_blocks = True
 
     def _order(self, op, grads):
         self.order.append(op)
@@ -146,6 +155,9 @@ class Trace:
         t.snapshots = [snapshot(layer) for c, _ in t.containers for layer in c._layers
                        if type(layer) not in CONTAINERS]
         t.optimizer, t.loss = model.optimizer, model._compiled_loss
+        # ops that run in batch blocks when BLAS is held at one thread (ops.conv.batch_blocks):
+        # the replayed step holds it, so that no multi-threaded product wakes OpenBLAS's workers
+        t.hold_blas = rec.wants_blocks
         return t
 
     def _plan_forward(self, rec):

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from glassnet import allocator, compiled, debug
+from glassnet import allocator, blas, compiled, debug
 from glassnet import optimizers as optimizers_mod
 from glassnet import random as gn_random
 from glassnet.autograd import no_grad
@@ -45,7 +45,9 @@ def compile(model, optimizer="rmsprop", loss=None, loss_weights=None, metrics=No
     input shapes, ``fit`` and ``train_on_batch`` replay the ops recorded in the first one
     instead of calling the layers again, as Keras runs its compiled train function
     (glassnet.training.replay; a 2-16-16-1 net: 129 -> 95 us a step). Results are
-    identical bit for bit. It applies only where it is safe by construction: Sequential and
+    identical bit for bit, or equal to float rounding where the replay runs big convolutions
+    in batch blocks on both cores or, with numba installed, compiles a hot small Dense net's
+    step (jit_compile=True: from the first replay). It applies only where it is safe by construction: Sequential and
     functional models whose layers are all of types whose call is made of ops alone (Dense,
     Conv1D/2D, pooling, Dropout, Flatten, Reshape, merges, ...), and "auto" turns it on for
     them; any other model runs eagerly. A changed model (a layer frozen, added or given another
@@ -89,10 +91,17 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None, trainin
 
 def train_step(model, data):
     """One training step, eager or replayed (glassnet.training.replay: same results)."""
-    x, y, sample_weight = data
     cache = getattr(model, "_step_cache", None)
+    runner = cache.runner(model, data[0]) if cache is not None else replay.EAGER
+    if runner.hold_blas:  # its big ops run in batch blocks on glassnet's threads (ops/conv.py)
+        with blas.single_threaded():
+            return _train_step(model, data, runner)
+    return _train_step(model, data, runner)
+
+
+def _train_step(model, data, runner):
+    x, y, sample_weight = data
     start = time.perf_counter()
-    runner = cache.runner(model, x) if cache is not None else replay.EAGER
     if runner.compiled is not None:  # a hot small Dense net: one compiled call (compiled_step.py)
         done = runner.compiled.run(model, x, y, sample_weight)
         if done is not None:
