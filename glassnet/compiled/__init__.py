@@ -5,7 +5,8 @@ The NumPy engine spends most of a tiny network's training step outside arithmeti
 60 NumPy calls at ~1 us each. The kernels here do a whole step of such a net (forward, loss,
 backward, gradient finite check) in one compiled call, and an optimizer's update in another
 (dense.py, update_rules.py); an LSTM time step's pointwise work in one call (lstm.py); an
-Embedding's gradient in one pass (scatter.py).
+Embedding's gradient in one pass (scatter.py); max pooling and its gradient in one pass each
+(pooling.py).
 
 Nothing here is imported by ``import glassnet``: ``load()`` imports numba and the kernels on
 first use (~0.5 s, plus compiling them once per machine, a few seconds; numba caches the
@@ -28,8 +29,9 @@ def enabled():
 
 
 def load():
-    """The kernels as a namespace (``dense``, ``update_rules``, ``lstm``, ``scatter``), or None: numba is not installed,
-    fails to import, or the user turned it off. Imports once per process."""
+    """The kernels as a namespace (``dense``, ``update_rules``, ``lstm``, ``scatter``,
+    ``pooling``), or None: numba is not installed, fails to import, or the user turned it
+    off. Imports once per process."""
     if not enabled():
         return None
     with _lock:  # the blocks of an op may ask from two threads at once
@@ -41,11 +43,11 @@ def load():
 def _load():
     _state["tried"] = True
     try:
-        from glassnet.compiled import dense, lstm, scatter, update_rules
+        from glassnet.compiled import dense, lstm, pooling, scatter, update_rules
     except ImportError as err:  # numba absent, or built against another NumPy
         _state["reason"] = f"numba could not be imported ({err})"
     else:
-        _state["kernels"] = _Kernels(dense, update_rules, lstm, scatter)
+        _state["kernels"] = _Kernels(dense, update_rules, lstm, scatter, pooling)
 
 
 def add_training_time(seconds):
@@ -74,5 +76,6 @@ def unavailable_reason():
 
 
 class _Kernels:
-    def __init__(self, dense, update_rules, lstm, scatter):
+    def __init__(self, dense, update_rules, lstm, scatter, pooling):
         self.dense, self.update_rules, self.lstm, self.scatter = dense, update_rules, lstm, scatter
+        self.pooling = pooling

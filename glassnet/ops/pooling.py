@@ -6,7 +6,7 @@ each window's gradient back through the same slices with strided adds into a buf
 """
 import numpy as np
 
-from glassnet import parallel
+from glassnet import compiled, parallel
 from glassnet.autograd import Op
 from glassnet.ops._util import check_float
 from glassnet.ops.conv import _ints, batch_blocks, same_padding, wants_blocks
@@ -57,13 +57,17 @@ class MaxPool(Op):
                                  zip(self.strides, self.pool, self.xpshape[1:3], self.idx.shape[1:3]))
         dxp = (np.empty if tiled else np.zeros)(self.xpshape, g.dtype)
         if self.blocks is None:
-            self._route(g4, self.idx, dxp, disjoint)
+            self._route(g4, self.idx, dxp, disjoint, tiled)
         else:
-            parallel.run(lambda sl: self._route(g4[sl], self.idx[sl], dxp[sl], disjoint), self.blocks)
+            parallel.run(lambda sl: self._route(g4[sl], self.idx[sl], dxp[sl], disjoint, tiled), self.blocks)
         return (_crop(dxp, self.pads).reshape(self.xshape),)
 
-    def _route(self, g4, idx, dxp, disjoint):
+    def _route(self, g4, idx, dxp, disjoint, tiled):
         """Each window's gradient into the cell its maximum came from (dxp: zeros, or tiled)."""
+        kernels = compiled.hot()
+        if kernels is not None and disjoint:  # one compiled pass; overlapping windows keep NumPy's sum order
+            kernels.pooling.max_pool_backward(g4, idx, dxp, *self.pool, *self.strides, tiled)
+            return
         hit = np.empty(idx.shape, bool)
         for k, sl in _offsets(self.pool, self.strides, idx.shape[1:3]):
             np.equal(idx, k, out=hit)
@@ -75,8 +79,15 @@ class MaxPool(Op):
                 dxp[sl] += g4 * hit
 
 
+_NO_INDEX = np.empty((0, 0, 0, 0), np.uint8)
+
+
 def _max_windows(xp, out, idx, pool, strides):
     """out = the max of each window of xp, idx = the offset of its first maximum (when not None)."""
+    kernels = compiled.hot()  # once training is hot, with numba: one compiled pass, the same numbers
+    if kernels is not None:
+        kernels.pooling.max_pool_forward(xp, out, _NO_INDEX if idx is None else idx, *pool, *strides, idx is not None)
+        return
     if idx is not None:
         step, hit = np.empty(out.shape, idx.dtype), np.empty(out.shape, bool)
     for k, sl in _offsets(pool, strides, out.shape[1:3]):
