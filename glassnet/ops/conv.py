@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from glassnet import blas, parallel
 from glassnet.autograd import Op
-from glassnet.ops._util import bias_grad, check_float
+from glassnet.ops._util import bias_grad, check_float, sum_in_order
 from glassnet.tensor import as_tensor
 
 _RANK_NAMES = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
@@ -269,10 +269,9 @@ class Conv(Op):
         if self.needs[0]:
             dx = _crop(dxp, self.pads).reshape(self.xshape)
         if self.needs[1]:
-            dw = parts[0][1] if len(parts) == 1 else sum(p[1] for p in parts[1:]) + parts[0][1]
-            dw = _kernel_from_groups(dw, self.wshape)
+            dw = _kernel_from_groups(parts[0][1] if len(parts) == 1 else sum_in_order(p[1] for p in parts), self.wshape)
         if need_bias:
-            db = parts[0][2] if len(parts) == 1 else sum(p[2] for p in parts[1:]) + parts[0][2]
+            db = parts[0][2] if len(parts) == 1 else sum_in_order(p[2] for p in parts)
         return dx, dw, db
 
     def _block_grads(self, d, cols, dxp_part, need_bias):

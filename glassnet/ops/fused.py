@@ -19,11 +19,13 @@ depend on which path ran; with neither bias nor activation the plain matmul / co
 """
 import numpy as np
 
+from glassnet import parallel
 from glassnet.autograd import Op
+from glassnet.ops._util import bias_grad as _bias_grad
+from glassnet.ops._util import sum_in_order
 from glassnet.ops.activations import relu, sigmoid, softmax
 from glassnet.ops.arithmetic import add
-from glassnet.ops._util import bias_grad as _bias_grad
-from glassnet.ops.conv import Conv, conv_args
+from glassnet.ops.conv import Conv, batch_blocks, conv_args
 from glassnet.ops.linalg import matmul
 from glassnet.ops.math import tanh
 from glassnet.tensor import as_tensor
@@ -96,14 +98,28 @@ def _node_name(base, has_bias, act):
 # ---- Dense: act(x @ w + b) ----------------------------------------------------------------------
 class MatMulBiasAct(Op):
     """z = act(x @ w + b), x (..., in), w (in, units), b (units,);  d = g act'(z),
-    dx = d w^T, dw = x^T d (batch axes folded into the rows), db = 1^T d."""
+    dx = d w^T, dw = x^T d (batch axes folded into the rows), db = 1^T d.
+    Inside a step that holds BLAS at one thread (ops.conv.batch_blocks), a big one runs as row
+    blocks on glassnet's threads, so that it keeps both cores; it never asks for the hold."""
     name = "matmul_bias_act"
 
     def forward(self, x, w, *bias, act):
         flat = x.ndim == 2  # Dense on (batch, in): no reshapes on the way in or out
         x2 = x if flat else x.reshape(-1, x.shape[-1])
-        z = x2 @ w
-        _epilogue(z, bias[0] if bias else None, act)
+        b = bias[0] if bias else None
+        rows = x2.shape[0]
+        self.blocks = blocks = batch_blocks(rows, rows * (x2.shape[1] + w.shape[1]))
+        if blocks is None:
+            z = x2 @ w
+            _epilogue(z, b, act)
+        else:
+            z = np.empty((rows, w.shape[1]), np.result_type(x2, w))
+
+            def part(sl):
+                np.matmul(x2[sl], w, out=z[sl])
+                _epilogue(z[sl], b, act)
+
+            parallel.run(part, blocks)
         self.name = _node_name("matmul", bias, act)
         self.act, self.xshape = act, x.shape
         needs = self.needs
@@ -113,17 +129,31 @@ class MatMulBiasAct(Op):
         return z if flat else z.reshape(x.shape[:-1] + w.shape[1:])
 
     def backward(self, g):
-        d = _act_grad(g if g.ndim == 2 else g.reshape(-1, g.shape[-1]), self.z, self.act)
-        if self.needs[0]:
-            dx = d @ self.w.T
-            if len(self.xshape) != 2:
-                dx = dx.reshape(self.xshape)
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        need_bias = len(self.needs) == 3 and self.needs[2]
+        if self.blocks is None:
+            d = _act_grad(g2, self.z, self.act)
+            dx = d @ self.w.T if self.needs[0] else None
+            dw = self.x2.T @ d if self.needs[1] else None
+            db = _bias_grad(d) if need_bias else None
         else:
-            dx = None
-        dw = self.x2.T @ d if self.needs[1] else None
+            dx = np.empty((g2.shape[0], self.w.shape[0]), g2.dtype) if self.needs[0] else None
+            z, act = self.z, self.act
+
+            def part(sl):
+                d = _act_grad(g2[sl], None if z is None else z[sl], act)
+                if dx is not None:
+                    np.matmul(d, self.w.T, out=dx[sl])
+                return (self.x2[sl].T @ d if self.needs[1] else None), (_bias_grad(d) if need_bias else None)
+
+            parts = parallel.run(part, self.blocks)
+            dw = sum_in_order(p[0] for p in parts) if self.needs[1] else None
+            db = sum_in_order(p[1] for p in parts) if need_bias else None
+        if dx is not None and len(self.xshape) != 2:
+            dx = dx.reshape(self.xshape)
         if len(self.needs) == 2:
             return dx, dw
-        return dx, dw, (_bias_grad(d) if self.needs[2] else None)
+        return dx, dw, db
 
 
 # ---- Conv: act(conv(x, w) + b) -------------------------------------------------------------------

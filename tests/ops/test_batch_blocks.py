@@ -1,6 +1,7 @@
 """Convolution and max pooling in batch blocks on glassnet's threads (ops.conv.batch_blocks):
 the same outputs and gradients as one block (pooling exactly, convolution to float rounding),
 and only while BLAS is held at one thread."""
+import contextlib
 import importlib
 
 import numpy as np
@@ -94,3 +95,22 @@ def test_small_ops_and_single_threaded_blas_run_whole(monkeypatch):
     monkeypatch.setattr(parallel, "threads", lambda: 1)
     with blas.single_threaded():
         assert conv_mod.batch_blocks(128, 1 << 20) is None
+
+
+@pytest.mark.parametrize("act", ["relu", "softmax", "linear"])
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 5)])
+def test_dense_row_blocks_equal_one_block(act, shape, small_blocks):
+    from glassnet.ops.fused import MatMulBiasAct
+    x, w, b = rng.standard_normal(shape), rng.standard_normal((5, 6)), rng.standard_normal(6)
+    results = []
+    for held in (False, True):
+        op = MatMulBiasAct()
+        op.needs = (True, True, True)
+        with (blas.single_threaded() if held else contextlib.nullcontext()):
+            z = op.forward(x, w, b, act=act)
+            assert (op.blocks is not None) == held
+            results.append((z.copy(),) + op.backward(np.sin(np.arange(z.size)).reshape(z.shape)))
+    assert not getattr(MatMulBiasAct(), "wants_blocks", False)  # a Dense never asks a step to hold BLAS
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
