@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from glassnet import blas
 
 _pools = {}  # number of workers -> (process id, ThreadPoolExecutor)
+_wanted = [0]  # ops that would have run in blocks but BLAS was not held (see note_wanted)
 
 
 def threads():
@@ -42,3 +43,15 @@ def run(fn, parts):
         finally:
             done = [f.result() for f in futures]
     return done + [last]
+
+
+def note_wanted():
+    """An op big enough for batch blocks ran whole because BLAS was not held at one thread
+    (ops.conv.batch_blocks). A caller that runs the same model again (predict's next piece,
+    the next eager training step) compares ``wanted()`` before and after, and holds BLAS then."""
+    _wanted[0] += 1
+
+
+def wanted():
+    """How many times note_wanted() was called (compare two readings)."""
+    return _wanted[0]

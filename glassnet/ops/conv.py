@@ -182,8 +182,12 @@ MIN_BLOCK_VALUES = 1 << 18  # output values of a convolution (input values of a 
 
 
 def wants_blocks(batch, values):
-    """Whether an op of this size runs in blocks when BLAS is held at one thread."""
-    return batch >= 2 and values >= MIN_BLOCK_VALUES and parallel.threads() >= 2
+    """Whether an op of this size runs in blocks when BLAS is held at one thread (told to
+    glassnet.parallel when it is not held, so that the caller may hold it next time)."""
+    wanted = batch >= 2 and values >= MIN_BLOCK_VALUES and parallel.threads() >= 2
+    if wanted and not blas.held():
+        parallel.note_wanted()
+    return wanted
 
 
 def batch_blocks(batch, values):

@@ -348,6 +348,7 @@ class StepCache:
         self.traces = {}
         self.reason = None
         self.recordings = 0
+        self.eager_hold = False  # the last eager step's ops wanted batch blocks (trainer.train_step)
 
     def runner(self, model, x):
         """The EagerStep, RecordingStep or Trace to run this step of ``model`` on batch ``x``."""

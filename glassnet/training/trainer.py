@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from glassnet import allocator, blas, compiled, debug
+from glassnet import allocator, blas, compiled, debug, parallel
 from glassnet import optimizers as optimizers_mod
 from glassnet import random as gn_random
 from glassnet.autograd import no_grad
@@ -93,10 +93,16 @@ def train_step(model, data):
     """One training step, eager or replayed (glassnet.training.replay: same results)."""
     cache = getattr(model, "_step_cache", None)
     runner = cache.runner(model, data[0]) if cache is not None else replay.EAGER
-    if runner.hold_blas:  # its big ops run in batch blocks on glassnet's threads (ops/conv.py)
+    eager = runner is replay.EAGER and cache is not None
+    if runner.hold_blas or (eager and cache.eager_hold):
+        # its big convolutions and poolings run in batch blocks on glassnet's threads (ops/conv.py)
         with blas.single_threaded():
             return _train_step(model, data, runner)
-    return _train_step(model, data, runner)
+    mark = parallel.wanted()
+    logs = _train_step(model, data, runner)
+    if eager:  # an eager step whose ops wanted blocks: the next eager steps hold BLAS
+        cache.eager_hold = parallel.wanted() != mark
+    return logs
 
 
 def _train_step(model, data, runner):
@@ -323,11 +329,20 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     cbs.on_predict_begin()
     outs = []
     chunk = _inference_chunk(model)
+    # once a piece's convolutions wanted batch blocks, the next pieces (and later calls) run them
+    # so, with BLAS held at one thread (ops/conv.py)
+    hold = getattr(model, "_inference_hold", False)
     with no_grad():
         for i, (xb, _, _) in enumerate(source.batches()):
             cbs.on_predict_batch_begin(i)
             for part in _split_batch(xb, chunk):
-                out = model(part, training=False)
+                if hold:
+                    with blas.single_threaded():
+                        out = model(part, training=False)
+                else:
+                    mark = parallel.wanted()
+                    out = model(part, training=False)
+                    hold = model._inference_hold = parallel.wanted() != mark
                 outs.append(data_adapter._map(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
             cbs.on_predict_batch_end(i, {})
     cbs.on_predict_end()

@@ -57,3 +57,44 @@ def test_small_convnets_do_not_hold_blas():
     m.train_on_batch(x, y)
     trace = [t for t, _ in m._step_cache.traces.values()][0]
     assert not trace.hold_blas  # 16 x 6 x 6 x 4 outputs: far below MIN_BLOCK_VALUES
+
+
+def test_predict_holds_blas_once_a_piece_wanted_blocks(monkeypatch):
+    monkeypatch.setattr(conv_mod, "MIN_BLOCK_VALUES", 100)
+    monkeypatch.setattr(parallel, "threads", lambda: 2)
+    rng = np.random.default_rng(2)
+    x = rng.random((64, 8, 8, 1)).astype("float32")
+    m = _convnet()
+    want = m.predict(x, verbose=0, batch_size=64)  # first piece: whole; it tells the model to hold
+    held = []
+    forward = conv_mod.Conv.forward
+
+    def spy(self, *a, **k):
+        held.append(blas.held())
+        return forward(self, *a, **k)
+    monkeypatch.setattr(conv_mod.Conv, "forward", spy)
+    got = m.predict(x, verbose=0, batch_size=16)
+    assert m._inference_hold and held and all(held)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    assert not blas.held()
+
+
+def test_eager_steps_hold_blas_after_one_wanted_blocks(monkeypatch):
+    monkeypatch.setattr(conv_mod, "MIN_BLOCK_VALUES", 100)
+    monkeypatch.setattr(parallel, "threads", lambda: 2)
+    rng = np.random.default_rng(3)
+    x, y = rng.random((16, 8, 8, 1)).astype("float32"), rng.integers(0, 3, 16)
+    m = _convnet()
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    m.train_on_batch(x, y)
+    assert m._step_cache.eager_hold
+    held = []
+    forward = conv_mod.Conv.forward
+
+    def spy(self, *a, **k):
+        out = forward(self, *a, **k)
+        held.append((blas.held(), self.blocks is not None))
+        return out
+    monkeypatch.setattr(conv_mod.Conv, "forward", spy)
+    m.train_on_batch(x, y)
+    assert held == [(True, True)]
