@@ -49,3 +49,20 @@ def test_opt_out_leaves_glibc_alone():
 def test_enabled_reads_the_environment(monkeypatch, value, expected):
     monkeypatch.setenv("GLASSNET_MALLOC_TUNING", value)
     assert allocator.enabled() is expected
+
+
+def test_tune_sets_the_three_parameters_once(monkeypatch):
+    """The thresholds, and one heap for every thread (M_ARENA_MAX = 1): glassnet's worker
+    threads allocate half of a convnet step's arrays (the effect is in the benchmark's peak
+    memory: keras-io convnet 56-67 MB with an arena per thread, 55 MB with one)."""
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(allocator, "_glibc", lambda: FakeLibc())
+    monkeypatch.setattr(allocator, "_state", {"done": False, "applied": False})
+    assert allocator.tune() and allocator.tune()
+    assert calls == [(-3, 32 * 2**20), (-1, 128 * 2**20), (-8, 1)]
