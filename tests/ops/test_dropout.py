@@ -77,3 +77,17 @@ def test_errors():
         dropout(x, 0.5, noise_shape=(2, 2))
     with pytest.raises(TypeError, match=r"dropout: expected a floating tensor, received dtype int64"):
         dropout(np.ones((2, 3), np.int64), 0.5)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_mask_is_zero_or_the_scale_in_x_dtype(dtype):
+    """The mask is (u < keep) * 1/keep, u the generator's draw: 0 or 1/keep exactly, x's dtype."""
+    from glassnet import random
+    from glassnet.ops.dropout import Dropout as DropoutOp
+    x = np.random.default_rng(0).standard_normal((64, 33)).astype(dtype)
+    op = DropoutOp()
+    op.needs = (True,)
+    op.forward(x, 0.3, x.shape, 5)
+    u = random.generator(5).random(x.shape, dtype=x.dtype if dtype != "float16" else np.float32)
+    want = np.where(u < 0.7, x.dtype.type(1 / 0.7), x.dtype.type(0))
+    assert op.mask.dtype == x.dtype and op.mask.tobytes() == want.tobytes()
