@@ -15,7 +15,7 @@ import inspect
 import numpy as np
 
 from glassnet import ops
-from glassnet.layers import rnn_fused
+from glassnet.layers import rnn_fused, rnn_parts
 from glassnet.layers.layer import InputSpec, Layer
 from glassnet.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
 from glassnet.tensor import Tensor
@@ -296,12 +296,12 @@ class _CellLayer(RNN):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _fused_args(self):
-        act = rnn_fused.fusable_activation(self.cell.activation)
+        act = rnn_parts.fusable_activation(self.cell.activation)
         if act is None:
             return None
         args = {"activation": act}
         if hasattr(self.cell, "recurrent_activation"):
-            ract = rnn_fused.fusable_activation(self.cell.recurrent_activation)
+            ract = rnn_parts.fusable_activation(self.cell.recurrent_activation)
             if ract is None:
                 return None
             args["recurrent_activation"] = ract

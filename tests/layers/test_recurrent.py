@@ -9,7 +9,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import ops
-from glassnet.layers import rnn_fused
+from glassnet.layers import rnn_parts
 from tests.layers.keras_reference import assert_matches_keras, keras_or_skip
 
 L = gn.layers
@@ -423,9 +423,9 @@ def test_time_distributed_shapes_and_per_step_layers():
 
 
 def test_fusable_activation_names():
-    assert rnn_fused.fusable_activation(gn.activations.tanh) == "tanh"
-    assert rnn_fused.fusable_activation(gn.activations.get(None)) == "linear"
-    assert rnn_fused.fusable_activation(gn.activations.softsign) is None
+    assert rnn_parts.fusable_activation(gn.activations.tanh) == "tanh"
+    assert rnn_parts.fusable_activation(gn.activations.get(None)) == "linear"
+    assert rnn_parts.fusable_activation(gn.activations.softsign) is None
 
 
 @pytest.mark.parametrize("make", [
