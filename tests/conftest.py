@@ -18,3 +18,13 @@ except ImportError:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _training_not_hot(monkeypatch):
+    """Each test starts as a fresh process does: its own training time only counts towards
+    glassnet.compiled.hot() (numba kernels load after 1 s of training steps). Otherwise the
+    kernels would switch on midway through a worker's tests, and tests that check the NumPy
+    path bit for bit would depend on which tests ran before them."""
+    from glassnet import compiled
+    monkeypatch.setitem(compiled._state, "spent", 0.0)

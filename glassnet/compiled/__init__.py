@@ -63,8 +63,6 @@ def hot_enough():
 def hot():
     """The kernels (as ``load()``) once training steps have taken HOT_SECONDS in this process,
     else None."""
-    if _state["tried"]:
-        return _state["kernels"]
     return load() if _state["spent"] >= HOT_SECONDS else None
 
 
