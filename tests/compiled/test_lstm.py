@@ -6,6 +6,7 @@ import pytest
 import glassnet as gn
 from glassnet import compiled
 from glassnet.layers import rnn_fused
+from tests.layers.fused_paths import rnn_outputs_and_grads
 
 pytest.importorskip("numba")
 
@@ -16,15 +17,7 @@ TOL = {"float64": dict(rtol=1e-11, atol=1e-12), "float32": dict(rtol=2e-5, atol=
 
 def _run(layer, x, init, cells, monkeypatch, mask):
     monkeypatch.setattr(rnn_fused, "_lstm_cells", lambda: cells)
-    layer.cell._rng = None  # the same dropout masks each time (seeded)
-    xt = gn.tensor(x, requires_grad=True)
-    states = [gn.tensor(s, requires_grad=True) for s in init]
-    outs = layer(xt, mask=mask, initial_state=states, training=True)
-    for w in layer.trainable_weights:
-        w.grad = None
-    rng = np.random.default_rng(1)
-    sum((o * gn.tensor(rng.standard_normal(o.shape).astype(x.dtype))).sum() for o in outs).backward()
-    return [o.numpy() for o in outs] + [xt.grad] + [s.grad for s in states] + [w.grad for w in layer.trainable_weights]
+    return rnn_outputs_and_grads(layer, x, init, mask, seed=1)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -6,6 +6,7 @@ import pytest
 import glassnet as gn
 from glassnet import blas
 from glassnet.layers import rnn_fused
+from tests.layers.fused_paths import rnn_outputs_and_grads
 
 L = gn.layers
 N_STATES = {L.SimpleRNN: 1, L.LSTM: 2, L.GRU: 1}
@@ -13,22 +14,10 @@ MASK = np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1], [0, 0, 1, 1, 0], [1, 1, 1, 1,
 
 
 def _run(layer, x, init, seed, blocks, monkeypatch, twice=False):
-    """Outputs and gradients of a random projection of them, with blocks of at least 2 rows
-    on 2 threads, or as one block."""
+    """Outputs and gradients with blocks of at least 2 rows on 2 threads, or as one block."""
     monkeypatch.setattr(rnn_fused, "MIN_BLOCK_ROWS", 2 if blocks else 10**9)
     monkeypatch.setattr(blas, "threads", lambda: 2)
-    layer.cell._rng = None  # the same dropout masks each time (seeded)
-    xt = gn.tensor(x, requires_grad=True)
-    states = [gn.tensor(s, requires_grad=True) for s in init]
-    outs = layer(xt, mask=MASK, initial_state=states, training=True)
-    for w in layer.trainable_weights:
-        w.grad = None
-    rng = np.random.default_rng(seed)
-    total = sum((o * gn.tensor(rng.standard_normal(o.shape))).sum() for o in outs)
-    total.backward()
-    if twice:  # a second backward on the same graph (the LSTM recomputes its forward for it)
-        total.backward()
-    return [o.numpy() for o in outs] + [xt.grad] + [s.grad for s in states] + [w.grad for w in layer.trainable_weights]
+    return rnn_outputs_and_grads(layer, x, init, MASK, seed, twice=twice)
 
 
 @pytest.mark.parametrize("cls", [L.SimpleRNN, L.LSTM, L.GRU])
