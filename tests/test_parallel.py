@@ -1,7 +1,6 @@
 """glassnet's worker threads (glassnet.parallel) and its hold on NumPy's BLAS threads (glassnet.blas)."""
 import threading
 
-import numpy as np
 import pytest
 
 from glassnet import blas, parallel

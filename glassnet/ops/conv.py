@@ -251,7 +251,6 @@ class Conv(Op):
         first turns g into the gradient of the pre-activation, block by block."""
         (OH, OW), (KH, KW), _, _, groups = self.geom
         N = self.xshape[0]
-        F = self.wshape[-1]
         g2 = g.reshape(N * OH * OW, -1)
         blocks = self.blocks
         if blocks is None:

@@ -2,16 +2,17 @@
 
 A replayed step (replay.py) still makes ~60 NumPy calls for a 2-16-16-1 net, each ~1 us
 while the arithmetic of the whole step is ~30 K multiply-adds. When numba is installed
-(glassnet.compiled, the ``fast`` extra), a trace replayed once training is hot
-(glassnet.compiled.hot_enough; or from its first replay with ``compile(jit_compile=True)``)
-and of the shape below runs as
-one compiled call for forward, loss, backward and finite check, and one for the optimizer's
-update (tiny benchmark net: ~80 -> ~30 us a step; benchmarks/PROFILE_NOTES.md).
+(glassnet.compiled, the ``fast`` extra), a trace of the shape below, replayed once training
+is hot (glassnet.compiled.hot_enough; or from its first replay with
+``compile(jit_compile=True)``), runs as one compiled call for forward, loss, backward and
+finite check, and one for the optimizer's update (tiny benchmark net: ~80 -> ~32 us a step;
+benchmarks/PROFILE_NOTES.md).
 
 The shape, checked once from the trace and the model: a chain of Dense layers (fused
 matmul + bias + linear / relu / sigmoid / tanh, or a bare matmul) from the one input to the
 one output, in float32 or float64, all weights trainable and at most ``MAX_MACS``
-multiply-adds a forward pass (above that, BLAS beats the plain loops); mean squared error as
+multiply-adds a forward pass (the kernels' loops are plain, ~1 multiply-add a cycle: bigger
+nets belong to BLAS); mean squared error as
 the only loss, reduced over the batch or summed; SGD (with or without momentum) or Adam
 without AMSGrad as the optimizer. Checked at each step, since they may change at any time:
 no sample weights, a target shaped as the output (or (batch,) for one unit), no weight
@@ -33,8 +34,6 @@ from glassnet.losses.base import LossFunctionWrapper
 from glassnet.losses.regression import mean_squared_error
 from glassnet.ops.fused import MatMulBiasAct
 from glassnet.ops.linalg import MatMul
-from glassnet.optimizers.adam import Adam
-from glassnet.optimizers.sgd import SGD
 from glassnet.tensor import Tensor
 
 MAX_MACS = 1 << 18  # multiply-adds of one forward pass (the tiny net at batch 32: ~10 K)

@@ -6,7 +6,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import backend, compiled
-from glassnet.training import compiled_step, replay
+from glassnet.training import replay
 
 pytest.importorskip("numba")
 
