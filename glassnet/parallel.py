@@ -7,12 +7,14 @@ threads share small products badly, and after each call they spin for a while on
 the next parts need. NumPy and the compiled kernels release the GIL while they compute.
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from glassnet import blas
 
 _pools = {}  # number of workers -> (process id, ThreadPoolExecutor)
 _wanted = [0]  # ops that would have run in blocks but BLAS was not held (see note_wanted)
+_local = threading.local()  # .inside: this thread is running a part
 
 
 def threads():
@@ -31,18 +33,27 @@ def _pool(workers):
 def run(fn, parts):
     """[fn(part) for part in parts], the last part on this thread and the others on the pool,
     with NumPy's BLAS held at one thread meanwhile; an exception in any part is raised (after
-    every part has ended)."""
+    every part has ended). Called from inside a part, it runs its parts one after the other
+    (the pool's threads are busy with the outer parts)."""
     parts = list(parts)
-    if len(parts) == 1:
-        return [fn(parts[0])]
+    if len(parts) == 1 or getattr(_local, "inside", False):
+        return [fn(p) for p in parts]
     pool = _pool(len(parts) - 1)
     with blas.single_threaded():
-        futures = [pool.submit(fn, p) for p in parts[:-1]]
+        futures = [pool.submit(_inside, fn, p) for p in parts[:-1]]
         try:
-            last = fn(parts[-1])
+            last = _inside(fn, parts[-1])
         finally:
             done = [f.result() for f in futures]
     return done + [last]
+
+
+def _inside(fn, part):
+    _local.inside = True
+    try:
+        return fn(part)
+    finally:
+        _local.inside = False
 
 
 def note_wanted():

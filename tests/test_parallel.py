@@ -47,3 +47,12 @@ def test_a_pool_made_before_a_fork_is_not_reused(monkeypatch):
     assert parallel.run(lambda k: k + 1, [1, 2]) == [2, 3]
     pid, pool = parallel._pools[1]
     assert pool is not stale and pid > 0
+
+
+def test_a_run_inside_a_part_runs_its_parts_in_turn():
+    """No deadlock when a part splits again: the inner parts run on the part's own thread."""
+    def outer(k):
+        inner = parallel.run(lambda j: (threading.current_thread().name, k * 10 + j), [0, 1])
+        assert inner[0][0] == inner[1][0] == threading.current_thread().name
+        return [v for _, v in inner]
+    assert parallel.run(outer, [1, 2]) == [[10, 11], [20, 21]]
