@@ -22,6 +22,12 @@ def threads():
     return blas.threads() or 1
 
 
+def split(n, parts):
+    """``parts`` slices of range(n), as equal as can be, in order."""
+    bounds = [n * k // parts for k in range(parts + 1)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+
+
 def _pool(workers):
     pid, pool = _pools.get(workers, (None, None))
     if pid != os.getpid():  # none yet, or made before a fork: its threads are not in this process

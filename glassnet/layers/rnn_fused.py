@@ -46,20 +46,9 @@ MIN_BLOCK_ROWS = 16
 
 
 def _batch_parts(batch):
-    """Row bounds of the blocks for a batch, or None to run it whole (with BLAS's own threads)."""
+    """Slices of the batch, one block each, or None to run it whole (with BLAS's own threads)."""
     parts = min(parallel.threads(), batch // MIN_BLOCK_ROWS)
-    if parts < 2:
-        return None
-    return [batch * k // parts for k in range(parts + 1)]
-
-
-def _slices(bounds):
-    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
-
-
-def _on_threads(fn, bounds):
-    """[fn(block slice) for each block], on glassnet's threads (glassnet.parallel)."""
-    return parallel.run(fn, _slices(bounds))
+    return parallel.split(batch, parts) if parts >= 2 else None
 
 
 # ---- compiled LSTM cells (glassnet.compiled.lstm; numba, the ``fast`` extra) --------------------
@@ -83,9 +72,9 @@ class _Sequence(Op):
     n_states = 1  # initial states after x, W, U: h0 (and c0 for the LSTM)
 
     def forward(self, x, W, U, *rest, **kwargs):
-        bounds = _batch_parts(x.shape[0])
+        parts = _batch_parts(x.shape[0])
         self.blocks = None
-        if bounds is None:
+        if parts is None:
             return self._forward(x, W, U, *rest, **kwargs)
         states, bias = rest[:self.n_states], rest[self.n_states:]
 
@@ -100,16 +89,16 @@ class _Sequence(Op):
                     kw[name] = kw[name][:, sl]
             return block, block._forward(x[sl], W, U, *[s[sl] for s in states], *bias, **kw)
 
-        results = _on_threads(run, bounds)
-        self.blocks, self.bounds = [b for b, _ in results], bounds
+        results = parallel.run(run, parts)
+        self.blocks, self.parts = [b for b, _ in results], parts
         return np.concatenate([out for _, out in results], axis=1)  # time-major: batch is axis 1
 
     def backward(self, g):
         if self.blocks is None:
             return self._backward(g)
-        blocks = {sl.start: block for sl, block in zip(_slices(self.bounds), self.blocks)}
+        blocks = {sl.start: block for sl, block in zip(self.parts, self.blocks)}
         # the blocks stay: a second backward on the same graph runs each block's again
-        results = _on_threads(lambda sl: blocks[sl.start]._backward(np.ascontiguousarray(g[:, sl])), self.bounds)
+        results = parallel.run(lambda sl: blocks[sl.start]._backward(np.ascontiguousarray(g[:, sl])), self.parts)
         batch = {0} | set(range(3, 3 + self.n_states))  # dx and the initial states' gradients
         grads = []
         for j, parts in enumerate(zip(*results)):

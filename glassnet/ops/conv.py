@@ -195,9 +195,7 @@ def batch_blocks(batch, values):
     op runs whole, with BLAS's own threads)."""
     if not blas.held() or not wants_blocks(batch, values):
         return None
-    parts = min(parallel.threads(), batch)
-    bounds = [batch * k // parts for k in range(parts + 1)]
-    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
+    return parallel.split(batch, min(parallel.threads(), batch))
 
 
 # ---- conv ------------------------------------------------------------------------------

@@ -89,15 +89,12 @@ PARALLEL_MIN = 1 << 18
 
 def _update_in_parts(update, flat, coefficients):
     """``update`` over (w, g, *slots), flat views, split in as many parts as there are threads."""
-    n = flat[0].size
-    parts = parallel.threads()
-    bounds = [n * k // parts for k in range(parts + 1)]
     zero = np.zeros(1, np.int64)
 
     def part(sl):
         update((flat[0][sl],), flat[1][sl], zero, tuple((s[sl],) for s in flat[2:]), coefficients)
 
-    parallel.run(part, [slice(a, b) for a, b in zip(bounds, bounds[1:])])
+    parallel.run(part, parallel.split(flat[0].size, parallel.threads()))
 
 
 def _rehome(owners, total, dtype):

@@ -48,8 +48,8 @@ def test_lstm_backward_twice_in_blocks(monkeypatch):
 def test_batch_parts(monkeypatch):
     """As many blocks as BLAS may use threads, each of at least MIN_BLOCK_ROWS rows."""
     monkeypatch.setattr(blas, "threads", lambda: 2)
-    assert rnn_fused._batch_parts(64) == [0, 32, 64]
-    assert rnn_fused._batch_parts(33) == [0, 16, 33]
+    assert rnn_fused._batch_parts(64) == [slice(0, 32), slice(32, 64)]
+    assert rnn_fused._batch_parts(33) == [slice(0, 16), slice(16, 33)]
     assert rnn_fused._batch_parts(31) is None  # two blocks of 16 rows do not fit
     monkeypatch.setattr(blas, "threads", lambda: 1)
     assert rnn_fused._batch_parts(64) is None
