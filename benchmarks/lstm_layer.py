@@ -23,21 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import glassnet as gn  # noqa: E402
+from bench import blas_threads  # noqa: E402  (this folder is on the path of a script run from it)
 
 BATCH, STEPS, FEATURES, UNITS = 64, 100, 128, 128
-
-
-def blas_threads():
-    """Threads NumPy's BLAS uses (threadpoolctl when installed, else 1 per core)."""
-    try:
-        from threadpoolctl import threadpool_info
-        counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-        if counts:
-            return max(counts)
-    except ImportError:
-        pass
-    import os
-    return os.cpu_count() or 1
 
 
 def blas_kernels():

@@ -11,6 +11,19 @@ conv_mod = importlib.import_module("glassnet.ops.conv")
 L = gn.layers
 
 
+def _watch_convolutions(monkeypatch):
+    """A list that gets (BLAS held?, ran in blocks?) for each convolution from now on."""
+    seen = []
+    forward = conv_mod.Conv.forward
+
+    def spy(self, *a, **k):
+        out = forward(self, *a, **k)
+        seen.append((blas.held(), self.blocks is not None))
+        return out
+    monkeypatch.setattr(conv_mod.Conv, "forward", spy)
+    return seen
+
+
 def _convnet():
     return gn.Sequential([gn.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
                           L.Dense(3, activation="softmax")])
@@ -28,14 +41,7 @@ def test_replay_holds_blas_and_runs_blocks(monkeypatch):
         m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
         models.append(m)
     eager, replayed = models
-    seen = []
-    forward = conv_mod.Conv.forward
-
-    def spy(self, *a, **k):
-        out = forward(self, *a, **k)
-        seen.append((blas.held(), self.blocks is not None))
-        return out
-    monkeypatch.setattr(conv_mod.Conv, "forward", spy)
+    seen = _watch_convolutions(monkeypatch)
     for _ in range(4):
         a, b = eager.train_on_batch(x, y), replayed.train_on_batch(x, y)
         assert abs(a - b) <= 1e-5 * abs(a)
@@ -66,15 +72,9 @@ def test_predict_holds_blas_once_a_piece_wanted_blocks(monkeypatch):
     x = rng.random((64, 8, 8, 1)).astype("float32")
     m = _convnet()
     want = m.predict(x, verbose=0, batch_size=64)  # first piece: whole; it tells the model to hold
-    held = []
-    forward = conv_mod.Conv.forward
-
-    def spy(self, *a, **k):
-        held.append(blas.held())
-        return forward(self, *a, **k)
-    monkeypatch.setattr(conv_mod.Conv, "forward", spy)
+    seen = _watch_convolutions(monkeypatch)
     got = m.predict(x, verbose=0, batch_size=16)
-    assert m._inference_hold and held and all(held)
+    assert m._inference_hold and seen and all(held for held, _ in seen)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
     assert not blas.held()
 
@@ -88,13 +88,6 @@ def test_eager_steps_hold_blas_after_one_wanted_blocks(monkeypatch):
     m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", run_eagerly=True)
     m.train_on_batch(x, y)
     assert m._step_cache.eager_hold
-    held = []
-    forward = conv_mod.Conv.forward
-
-    def spy(self, *a, **k):
-        out = forward(self, *a, **k)
-        held.append((blas.held(), self.blocks is not None))
-        return out
-    monkeypatch.setattr(conv_mod.Conv, "forward", spy)
+    seen = _watch_convolutions(monkeypatch)
     m.train_on_batch(x, y)
-    assert held == [(True, True)]
+    assert seen == [(True, True)]
