@@ -6,7 +6,8 @@ The NumPy engine spends most of a tiny network's training step outside arithmeti
 backward, gradient finite check) in one compiled call, and an optimizer's update in another
 (dense.py, update_rules.py); an LSTM time step's pointwise work in one call (lstm.py); an
 Embedding's gradient in one pass (scatter.py); max pooling and its gradient in one pass each
-(pooling.py).
+(pooling.py); float32 matrix products with AVX-512 register tiles (gemm.py), on CPUs that have
+AVX-512, where NumPy's OpenBLAS may run only its AVX2 kernels.
 
 Nothing here is imported by ``import glassnet``: ``load()`` imports numba and the kernels on
 first use (~0.5 s, plus compiling them once per machine, a few seconds; numba caches the
@@ -30,7 +31,7 @@ def enabled():
 
 def load():
     """The kernels as a namespace (``dense``, ``update_rules``, ``lstm``, ``scatter``,
-    ``pooling``), or None: numba is not installed, fails to import, or the user turned it
+    ``pooling``, and ``gemm``: None on a CPU without AVX-512), or None: numba is not installed, fails to import, or the user turned it
     off. Imports once per process."""
     if not enabled():
         return None
@@ -43,11 +44,17 @@ def load():
 def _load():
     _state["tried"] = True
     try:
-        from glassnet.compiled import dense, lstm, pooling, scatter, update_rules
+        from glassnet.compiled import dense, gemm, lstm, pooling, scatter, update_rules
     except ImportError as err:  # numba absent, or built against another NumPy
         _state["reason"] = f"numba could not be imported ({err})"
     else:
-        _state["kernels"] = _Kernels(dense, update_rules, lstm, scatter, pooling)
+        _state["kernels"] = _Kernels(dense, update_rules, lstm, scatter, pooling,
+                                     gemm if gemm.avx512() and gemm_enabled() else None)
+
+
+def gemm_enabled():
+    """False when the user opted out of the compiled matrix products with GLASSNET_GEMM=0."""
+    return os.environ.get("GLASSNET_GEMM", "1").strip().lower() not in ("0", "off", "false", "no")
 
 
 def add_training_time(seconds):
@@ -74,6 +81,6 @@ def unavailable_reason():
 
 
 class _Kernels:
-    def __init__(self, dense, update_rules, lstm, scatter, pooling):
+    def __init__(self, dense, update_rules, lstm, scatter, pooling, gemm):
         self.dense, self.update_rules, self.lstm, self.scatter = dense, update_rules, lstm, scatter
-        self.pooling = pooling
+        self.pooling, self.gemm = pooling, gemm

@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from glassnet import blas, parallel
 from glassnet.autograd import Op
+from glassnet.ops import conv_gemm
 from glassnet.ops._util import bias_grad, check_float, sum_in_order
 from glassnet.tensor import as_tensor
 
@@ -219,6 +220,9 @@ class Conv(Op):
         self.w4 = w if self.needs[0] else None
         self.wants_blocks = groups == 1 and wants_blocks(N, N * OH * OW * F)
         self.blocks = blocks = batch_blocks(N, N * OH * OW * F) if self.wants_blocks else None
+        self.gemm = conv_gemm.kernel_for(x, w, groups)
+        if self.gemm is not None:
+            return self._forward_compiled(x, w, epilogue)
         if blocks is None:
             cols = _im2col(_pad(x, pads), *geom)
             out = _gemm_fwd(cols, w2, groups)
@@ -240,6 +244,32 @@ class Conv(Op):
             self.cols = parallel.run(part, blocks)
         return out.reshape((N,) + out.shape[2:]) if len(self.wshape) == 3 else out
 
+    def _forward_compiled(self, x, w, epilogue):
+        """The forward pass as implicit GEMMs (glassnet.ops.conv_gemm), by batch block."""
+        (OH, OW), k_hw, strides, dilation, _ = self.geom
+        N, F = x.shape[0], w.shape[-1]
+        xp = np.ascontiguousarray(_pad(x, self.pads))
+        self.tables = rows, cols = conv_gemm.tables(xp.shape, (OH, OW), k_hw, strides, dilation)
+        out = np.empty((N * OH * OW, F), np.float32)
+        w = np.ascontiguousarray(w)
+
+        def part(sl):
+            m0, m1 = sl.start * OH * OW, sl.stop * OH * OW
+            conv_gemm.forward(self.gemm, xp, w, rows, cols, out[m0:m1], m0, m1)
+            if epilogue is not None:
+                epilogue(out[m0:m1])
+
+        self._each_block(part)
+        self.xp, self.cols = (xp if self.needs[1] else None), None
+        out = out.reshape(N, OH, OW, F)
+        return out.reshape((N,) + out.shape[2:]) if len(self.wshape) == 3 else out
+
+    def _each_block(self, fn):
+        """fn(batch slice) for each block on glassnet's threads, or once for the whole batch."""
+        if self.blocks is None:
+            return [fn(slice(0, self.xshape[0]))]
+        return parallel.run(fn, self.blocks)
+
     def backward(self, g):
         dx, dw, _ = self._backward(g)
         return dx, dw
@@ -251,6 +281,8 @@ class Conv(Op):
         N = self.xshape[0]
         g2 = g.reshape(N * OH * OW, -1)
         blocks = self.blocks
+        if self.gemm is not None:
+            return self._backward_compiled(g2, act_grad, need_bias)
         if blocks is None:
             d = g2 if act_grad is None else act_grad(g2, slice(None))
             parts = [self._block_grads(d, self.cols, None, need_bias)]
@@ -273,6 +305,36 @@ class Conv(Op):
             dw = _kernel_from_groups(parts[0][1] if len(parts) == 1 else sum_in_order(p[1] for p in parts), self.wshape)
         if need_bias:
             db = parts[0][2] if len(parts) == 1 else sum_in_order(p[2] for p in parts)
+        return dx, dw, db
+
+    def _backward_compiled(self, g2, act_grad, need_bias):
+        """dx, dw, db with the compiled implicit GEMMs, by batch block (as _backward)."""
+        (OH, OW), k_hw, strides, dilation, _ = self.geom
+        per_image = OH * OW
+        dxp = np.empty(self.xpshape, np.float32) if self.needs[0] else None
+        direct = dxp is not None and conv_gemm.input_grad_fits(self.xpshape, k_hw, strides)
+        w_flip = conv_gemm.flipped_kernel(self.w4) if direct else None
+        rows, cols = self.tables
+
+        def part(sl):
+            m0, m1 = sl.start * per_image, sl.stop * per_image
+            d = g2[m0:m1] if act_grad is None else act_grad(g2[m0:m1], slice(m0, m1))
+            d = np.ascontiguousarray(d, np.float32)
+            if direct:
+                conv_gemm.input_grad(self.gemm, d, w_flip, k_hw, dilation, (OH, OW), dxp[sl])
+            elif dxp is not None:
+                _col2im_gemm(d, self.w4, dxp[sl].shape, *self.geom, out=dxp[sl])
+            dw = conv_gemm.kernel_grad(self.gemm, self.xp, rows, cols, d, m0, m1) if self.needs[1] else None
+            return dw, (bias_grad(d) if need_bias else None)
+
+        parts = self._each_block(part)
+        dx = dw = db = None
+        if dxp is not None:
+            dx = _crop(dxp, self.pads).reshape(self.xshape)
+        if self.needs[1]:
+            dw = sum_in_order(p[0] for p in parts).reshape(self.wshape)
+        if need_bias:
+            db = sum_in_order(p[1] for p in parts)
         return dx, dw, db
 
     def _block_grads(self, d, cols, dxp_part, need_bias):
