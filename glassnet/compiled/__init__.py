@@ -7,7 +7,8 @@ backward, gradient finite check) in one compiled call, and an optimizer's update
 (dense.py, update_rules.py); an LSTM time step's pointwise work in one call (lstm.py); an
 Embedding's gradient in one pass (scatter.py); max pooling and its gradient in one pass each
 (pooling.py); float32 matrix products with AVX-512 register tiles (gemm.py), on CPUs that have
-AVX-512, where NumPy's OpenBLAS may run only its AVX2 kernels.
+AVX-512, where NumPy's OpenBLAS may run only its AVX2 kernels, and with them an LSTM
+sequence's whole recurrence in one call each way (lstm_sequence.py).
 
 Nothing here is imported by ``import glassnet``: ``load()`` imports numba and the kernels on
 first use (~0.5 s, plus compiling them once per machine, a few seconds; numba caches the
@@ -31,7 +32,7 @@ def enabled():
 
 def load():
     """The kernels as a namespace (``dense``, ``update_rules``, ``lstm``, ``scatter``,
-    ``pooling``, and ``gemm``: None on a CPU without AVX-512), or None: numba is not installed, fails to import, or the user turned it
+    ``pooling``, and ``gemm`` and ``lstm_sequence``: None on a CPU without AVX-512), or None: numba is not installed, fails to import, or the user turned it
     off. Imports once per process."""
     if not enabled():
         return None
@@ -44,12 +45,13 @@ def load():
 def _load():
     _state["tried"] = True
     try:
-        from glassnet.compiled import dense, gemm, lstm, pooling, scatter, update_rules
+        from glassnet.compiled import dense, gemm, lstm, lstm_sequence, pooling, scatter, update_rules
     except ImportError as err:  # numba absent, or built against another NumPy
         _state["reason"] = f"numba could not be imported ({err})"
     else:
-        _state["kernels"] = _Kernels(dense, update_rules, lstm, scatter, pooling,
-                                     gemm if gemm.avx512() and gemm_enabled() else None)
+        fast = gemm.avx512() and gemm_enabled()
+        _state["kernels"] = _Kernels(dense, update_rules, lstm, scatter, pooling, gemm if fast else None,
+                                     lstm_sequence if fast else None)
 
 
 def gemm_enabled():
@@ -81,6 +83,6 @@ def unavailable_reason():
 
 
 class _Kernels:
-    def __init__(self, dense, update_rules, lstm, scatter, pooling, gemm):
+    def __init__(self, dense, update_rules, lstm, scatter, pooling, gemm, lstm_sequence):
         self.dense, self.update_rules, self.lstm, self.scatter = dense, update_rules, lstm, scatter
-        self.pooling, self.gemm = pooling, gemm
+        self.pooling, self.gemm, self.lstm_sequence = pooling, gemm, lstm_sequence

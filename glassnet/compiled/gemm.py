@@ -159,9 +159,22 @@ def gemm(a, a_rows, a_cols, b, b_rows, c, c_rows, n, accumulate, mc=MC_TILES):
                         _TILE_16(a, a_rows, a_cols, b, b_rows, c, c_rows, i0, j0, p0, kc, rows, nv, acc)
 
 
+_OFFSETS = {}
+_OFFSETS_MAX = 64
+
+
 def offsets(count, stride):
-    """The offset table [0, stride, 2 * stride, ...] of ``count`` rows or columns."""
-    return np.arange(count, dtype=np.intp) * stride
+    """The offset table [0, stride, 2 * stride, ...] of ``count`` rows or columns (read-only,
+    cached: an LSTM step asks for the same few hundred times)."""
+    key = (count, stride)
+    found = _OFFSETS.get(key)
+    if found is None:
+        found = np.arange(count, dtype=np.intp) * stride
+        found.flags.writeable = False
+        if len(_OFFSETS) >= _OFFSETS_MAX:
+            _OFFSETS.clear()
+        _OFFSETS[key] = found
+    return found
 
 
 def _flat_rows(x):

@@ -59,6 +59,16 @@ def _lstm_cells():
     return kernels.lstm if kernels is not None else None
 
 
+def _lstm_sequence(cells, holds, rec_mask, units):
+    """The compiled whole-sequence recurrence (glassnet.compiled.lstm_sequence) when the step
+    kernels run (cells), no step is masked, there is no recurrent dropout and the units are a
+    multiple of 16 (the compiled GEMM's vectors); else None."""
+    if cells is None or rec_mask is not None or units % 16 or any(h is not None for h in holds):
+        return None
+    kernels = compiled.hot()
+    return None if kernels is None else kernels.lstm_sequence
+
+
 class _Sequence(Op):
     """What the three ops share: arguments in processing order, the masked hand-over, and
     running a big batch as row blocks on several threads (see _batch_parts).
@@ -226,7 +236,10 @@ class LSTMSequence(_Sequence):
         tu = np.empty((B, u), dt)
         self.cells = cells = _lstm_cells() if gates.fold and dt == np.float32 else None
         act_sigmoid = activation == "sigmoid"
-        for k in range(T):
+        self.sequence = _lstm_sequence(cells, self.holds, rec_mask, u)
+        if self.sequence is not None:  # the whole recurrence in one compiled call
+            self.sequence.forward_sequence(Z, out, C, AC, rec.Us, gates.mul[0], gates.add[0], tmp, act_sigmoid)
+        for k in range(0 if self.sequence is None else T, T):
             z = Z[k]
             rec.forward(out[k], tmp)
             if cells is not None and self.holds[k] is None:  # the same arithmetic, one compiled call
@@ -265,7 +278,9 @@ class LSTMSequence(_Sequence):
         s4 = np.empty((B, 4 * u), dt)   # d(gate) of the step's gates
         keep_h = keep_c = None
         cells, act_sigmoid = self.cells, self.act == "sigmoid"
-        for k in range(T - 1, -1, -1):
+        if self.sequence is not None:  # the whole recurrence in one compiled call
+            self.sequence.backward_sequence(Z, AC, C, dh, g, dc, gates.am[0], gates.om[0], rec.UT, act_sigmoid)
+        for k in range(T - 1 if self.sequence is None else -1, -1, -1):
             hold = self.holds[k]
             if cells is not None and hold is None:  # dz over the activations, dc_{t-1}: one call
                 cells.backward_step(Z[k], AC[k], C[k], dh, g[k + 1], dc, gates.am[0], gates.om[0], act_sigmoid)

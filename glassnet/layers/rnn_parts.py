@@ -3,6 +3,8 @@
 projection of all steps at once and the per-step recurrent product, with their backwards."""
 import numpy as np
 
+from glassnet.ops.products import matmul_into
+
 
 # ---- activations the fused ops know: in-place forward, derivative from the output ----------
 def _sigmoid_(z):
@@ -114,7 +116,7 @@ def _project(xp, W, b, in_mask, G):
     if in_mask is None or in_mask.shape[0] == 1:
         xs = xp if in_mask is None else xp * in_mask[0]
         xs = xs.reshape(T * B, D)
-        Z = xs @ W
+        Z = matmul_into(xs, W)
     else:  # one dropout mask per gate (Keras' implementation 1)
         u = W.shape[1] // G
         xs = (xp[None] * in_mask[:, None]).reshape(G, T * B, D)
@@ -135,9 +137,9 @@ def _project_backward(dZ, xs, W, in_mask, G, need_x, need_W):
     dx = dW = None
     if in_mask is None or in_mask.shape[0] == 1:
         if need_W:
-            dW = xs.T @ dZ2
+            dW = matmul_into(xs.T, dZ2)
         if need_x:
-            dx = (dZ2 @ W.T).reshape(T, B, D)
+            dx = matmul_into(dZ2, W.T).reshape(T, B, D)
             if in_mask is not None:
                 dx *= in_mask[0]
     else:
@@ -169,9 +171,9 @@ class _Recurrent:
     def forward(self, h, out):
         m = self.rec_mask
         if m is None:
-            np.matmul(h, self.Us, out=out)
+            matmul_into(h, self.Us, out)
         elif not self.per_gate:
-            np.matmul(h * m[0], self.Us, out=out)
+            matmul_into(h * m[0], self.Us, out)
         else:
             B = h.shape[0]
             out.reshape(B, self.G, self.u)[...] = np.matmul(h[None] * m, self.Ug).transpose(1, 0, 2)
@@ -180,7 +182,7 @@ class _Recurrent:
         """out = dz U^T (times the mask): the gradient reaching h_{t-1}."""
         m = self.rec_mask
         if not self.per_gate:
-            np.matmul(dz, self.UT, out=out)
+            matmul_into(dz, self.UT, out)
             if m is not None:
                 out *= m[0]
         else:
@@ -195,7 +197,7 @@ class _Recurrent:
         m = self.rec_mask
         if not self.per_gate:
             H = h_prev if m is None else h_prev * m[0]
-            return H.reshape(T * B, u).T @ dZ2
+            return matmul_into(H.reshape(T * B, u).T, dZ2)
         dU = np.empty((u, self.G * u), dZ.dtype)
         for g in range(self.G):
             H = (h_prev * m[g]).reshape(T * B, u)

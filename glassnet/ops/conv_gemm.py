@@ -51,25 +51,12 @@ def tables(xpshape, out_hw, k_hw, strides, dilation):
     return found
 
 
-def _dense(count, stride):
-    """The table [0, stride, 2 * stride, ...] of a C-contiguous operand's ``count`` rows."""
-    key = ("dense", count, stride)
-    found = _TABLES.get(key)
-    if found is None:
-        found = np.arange(count, dtype=np.intp) * stride
-        found.flags.writeable = False
-        if len(_TABLES) >= _TABLES_MAX:
-            _TABLES.clear()
-        _TABLES[key] = found
-    return found
-
-
 def forward(gemm, xp, w, rows, cols, out_rows, m0, m1):
     """out_rows (the C-contiguous (m1 - m0, F) output rows of pixels m0..m1) = patches @ w."""
     F = w.shape[-1]
     _check_contiguous(out_rows)
-    gemm.gemm(xp.reshape(-1), rows[m0:m1], cols, w.reshape(-1), _dense(cols.shape[0], F),
-              out_rows.reshape(-1), _dense(m1 - m0, F), F, False)
+    gemm.gemm(xp.reshape(-1), rows[m0:m1], cols, w.reshape(-1), gemm.offsets(cols.shape[0], F),
+              out_rows.reshape(-1), gemm.offsets(m1 - m0, F), F, False)
 
 
 def kernel_grad(gemm, xp, rows, cols, d, m0, m1):
@@ -77,8 +64,8 @@ def kernel_grad(gemm, xp, rows, cols, d, m0, m1):
     rows are d (C-contiguous, (m1 - m0, F))."""
     F = d.shape[1]
     dw = np.empty((cols.shape[0], F), np.float32)
-    gemm.gemm(xp.reshape(-1), cols, rows[m0:m1], d.reshape(-1), _dense(m1 - m0, F),
-              dw.reshape(-1), _dense(cols.shape[0], F), F, False)
+    gemm.gemm(xp.reshape(-1), cols, rows[m0:m1], d.reshape(-1), gemm.offsets(m1 - m0, F),
+              dw.reshape(-1), gemm.offsets(cols.shape[0], F), F, False)
     return dw
 
 
@@ -104,8 +91,8 @@ def input_grad(gemm, d, w_flip, k_hw, dilation, out_hw, dxp):
     gp = np.zeros((nb, OH + 2 * ph, OW + 2 * pw, F), np.float32)
     gp[:, ph:ph + OH, pw:pw + OW] = d.reshape(nb, OH, OW, F)
     rows, cols = tables(gp.shape, (Hp, Wp), k_hw, (1, 1), dilation)
-    gemm.gemm(gp.reshape(-1), rows, cols, w_flip.reshape(-1), _dense(cols.shape[0], C),
-              dxp.reshape(-1), _dense(rows.shape[0], C), C, False)
+    gemm.gemm(gp.reshape(-1), rows, cols, w_flip.reshape(-1), gemm.offsets(cols.shape[0], C),
+              dxp.reshape(-1), gemm.offsets(rows.shape[0], C), C, False)
     return dxp
 
 
