@@ -13,7 +13,7 @@ sequence's whole recurrence in one call each way (lstm_sequence.py).
 Nothing here is imported by ``import glassnet``: ``load()`` imports numba and the kernels on
 first use (~0.5 s, plus compiling them once per machine, a few seconds; numba caches the
 machine code). The engine asks for them through ``hot()``: only once this process's training
-steps have taken HOT_SECONDS, so that a short run never pays for loading them.
+steps and predict calls have taken HOT_SECONDS, so that a short run never pays for loading them.
 Every kernel has its plain NumPy counterpart, which stays the reference: the tests check
 that both give the same numbers. ``GLASSNET_NUMBA=0`` turns the kernels off.
 """
@@ -60,18 +60,20 @@ def gemm_enabled():
 
 
 def add_training_time(seconds):
-    """Count ``seconds`` of training steps (trainer.train_step calls this for every step)."""
+    """Count ``seconds`` of training steps or predictions (trainer.train_step calls this for
+    every step, trainer.predict for every call)."""
     _state["spent"] += seconds
 
 
 def hot_enough():
-    """Whether training steps have taken HOT_SECONDS in this process (nothing is loaded)."""
+    """Whether training steps and predict calls have taken HOT_SECONDS in this process
+    (nothing is loaded)."""
     return _state["spent"] >= HOT_SECONDS
 
 
 def hot():
-    """The kernels (as ``load()``) once training steps have taken HOT_SECONDS in this process,
-    else None."""
+    """The kernels (as ``load()``) once training steps and predict calls have taken
+    HOT_SECONDS in this process, else None."""
     return load() if _state["spent"] >= HOT_SECONDS else None
 
 

@@ -332,6 +332,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     # once a piece's convolutions wanted batch blocks, the next pieces (and later calls) run them
     # so, with BLAS held at one thread (ops/conv.py)
     hold = getattr(model, "_inference_hold", False)
+    start = time.perf_counter()
     with no_grad():
         for i, (xb, _, _) in enumerate(source.batches()):
             cbs.on_predict_batch_begin(i)
@@ -345,6 +346,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
                     hold = model._inference_hold = parallel.wanted() != mark
                 outs.append(data_adapter._map(lambda t: t.data if isinstance(t, Tensor) else np.asarray(t), out))
             cbs.on_predict_batch_end(i, {})
+    compiled.add_training_time(time.perf_counter() - start)  # big predictions make the process hot too
     cbs.on_predict_end()
     if not outs:
         raise ValueError("predict: no batches were produced from the input")

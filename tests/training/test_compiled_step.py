@@ -256,3 +256,10 @@ def test_glassnet_numba_0_turns_it_off(monkeypatch):
     assert _traces(fast)[0].compiled is None
     assert "GLASSNET_NUMBA=0" in _traces(fast)[0].compiled_reason
     assert compiled.load() is None
+
+
+def test_predict_time_counts_towards_hot(monkeypatch):
+    monkeypatch.setitem(compiled._state, "spent", 0.0)
+    m = _tiny()
+    m.predict(np.zeros((64, 2), np.float32), verbose=0)
+    assert compiled._state["spent"] > 0  # a long prediction alone makes the process hot
