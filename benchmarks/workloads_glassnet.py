@@ -53,3 +53,35 @@ def tier(name, model):
     if any(t.compiled is not None for t in traces):
         return "compiled"
     return "replayed" if traces else "eager"
+
+
+def compiled_gemm_gflops(reps):
+    """glassnet's compiled float32 GEMM speed (glassnet.compiled.gemm, on this machine's
+    threads in row blocks, as its ops run it): best of ``reps`` 1024^3 products; None where it
+    does not run (no numba, no AVX-512, GLASSNET_GEMM=0)."""
+    import math
+    import time
+
+    import numpy as np
+
+    from glassnet import compiled, parallel
+
+    kernels = compiled.load()
+    if kernels is None or kernels.gemm is None:
+        return None
+    n = 1024
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+    out = np.empty((n, n), np.float32)
+    parts = parallel.split(n, parallel.threads())
+
+    def product():
+        parallel.run(lambda sl: kernels.gemm.matmul(a[sl], b, out[sl]), parts)
+
+    product()
+    best = math.inf
+    for _ in range(reps):
+        t = time.perf_counter()
+        product()
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * n ** 3 / best / 1e9
