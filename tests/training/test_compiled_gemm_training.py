@@ -1,6 +1,6 @@
 """Training with the compiled AVX-512 GEMM (once the process is hot) follows the NumPy path:
-a convnet (implicit-GEMM convolutions, replayed in batch blocks) and an LSTM text model
-(the compiled recurrence) reach the same losses and weights to float32 rounding."""
+a convnet (implicit-GEMM convolutions, replayed in batch blocks), an LSTM text model (the
+compiled recurrence) and a GRU one reach the same losses and weights to float32 rounding."""
 import importlib
 import types
 
@@ -80,4 +80,18 @@ def test_lstm_text_model_trains_as_with_numpy(monkeypatch):
     plain = _train(build, "binary_crossentropy", x, y, monkeypatch, False)
     fast = _train(build, "binary_crossentropy", x, y, monkeypatch, True)
     assert fast[2] == {"matmul", "forward_sequence", "backward_sequence"}
+    _compare(plain, fast)
+
+
+def test_gru_text_model_trains_as_with_numpy(monkeypatch):
+    rng = np.random.default_rng(2)
+    x, y = rng.integers(1, 50, (36, 7)), rng.integers(0, 2, 36).astype("float32")
+
+    def build():
+        return gn.Sequential([gn.Input((7,), dtype="int64"), L.Embedding(50, 16), L.GRU(16),
+                              L.Dense(1, activation="sigmoid")])
+
+    plain = _train(build, "binary_crossentropy", x, y, monkeypatch, False)
+    fast = _train(build, "binary_crossentropy", x, y, monkeypatch, True)
+    assert fast[2] == {"matmul"}  # the projections and the recurrent products
     _compare(plain, fast)
