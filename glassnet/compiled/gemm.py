@@ -3,9 +3,11 @@
 The convnet's and the LSTM's training steps are mostly matrix products, and on this
 project's machines NumPy's OpenBLAS runs its AVX2 (Haswell) kernels, ~110 GFLOP/s a core,
 while the CPU has AVX-512 with two 512-bit FMA pipes. The kernel here keeps a tile of C in
-24 vector registers (6 rows x 64 columns, or 12 x 32, or 12 x 16) and streams A and B
-through it, one broadcast of A and one vector load of B per multiply-add row: ~250 GFLOP/s
-a core at the convnet's and the LSTM's shapes (benchmarks/PROFILE_NOTES.md).
+vector registers (5 rows x 64 columns, 8 x 32 or 12 x 16) and streams A and B through it,
+a broadcast of A and a vector load of B per multiply-add row: 200-230 GFLOP/s a core at the
+convnet's shapes, 150-230 at the LSTM's, against OpenBLAS's 105-115 on the same machine
+(benchmarks/PROFILE_NOTES.md). numba compiles it for the host CPU, so LLVM emits the
+AVX-512 instructions itself; the engine uses it only where the CPU has AVX-512 (avx512()).
 
 Its operands are addressed through offset tables, so that one kernel does plain, transposed
 and convolution products without copying the operands into matrices first (implicit im2col):
@@ -35,7 +37,8 @@ _VEC = ir.VectorType(_F32, LANES)
 @contextmanager
 def _counted_loop(builder, count):
     """``for k in range(count)`` in IR, marked not to unroll: unrolled, the tile's loop needs
-    twice the vector registers and spills (78 against 250 GFLOP/s)."""
+    twice the vector registers and spills them (78 against 170 GFLOP/s at the convnet's
+    7744 x 288 x 64)."""
     zero = ir.Constant(count.type, 0)
     pre = builder.block
     head = builder.append_basic_block("tile.k")
@@ -121,7 +124,8 @@ def _tile_intrinsic(mr, nv):
     return tile
 
 
-# (rows, vectors) per register tile: 24 accumulators + the vectors of B + a broadcast of A
+# (rows, vectors) per register tile: 20, 16 or 12 accumulators, the vectors of B and the broadcasts
+# of A within the 32 vector registers (6 x 4 spilled: 170 against 215 GFLOP/s at 7744 x 288 x 64)
 _TILE_64 = _tile_intrinsic(5, 4)
 _TILE_32 = _tile_intrinsic(8, 2)
 _TILE_16 = _tile_intrinsic(12, 1)
