@@ -24,7 +24,9 @@ Method:
   OPENBLAS_NUM_THREADS, else the core count), torch through torch.set_num_threads.
 - Peak memory: a fresh child process per framework and workload imports the framework,
   makes the data, and runs the workload once on a throwaway model (so the framework's lazy
-  set-up, such as thread pools, kernel code pages and BLAS buffers, is not counted); then,
+  set-up, such as thread pools, kernel code pages and BLAS buffers, is not counted; a
+  glassnet child is then made hot and runs it once more, loading its compiled kernels, so
+  that the measured steps run the tier that was timed); then,
   with the freed heap trimmed (malloc_trim) and the kernel's peak-RSS mark reset (writing 5
   to /proc/self/clear_refs), it builds a fresh model and runs the steps. The figure is
   VmHWM minus the RSS before that build: weights, gradients, optimizer state, activations,
@@ -368,7 +370,9 @@ def child_memory(fw, name, steps, threads, adam, torch_threads=None):
     """Peak RSS growth of building a workload's model and running ``steps`` steps, twice:
     "cold" (the first model in the process: includes the framework's lazy set-up, such as
     thread pools, kernel code pages, BLAS buffers) and "warm" (a second, fresh model after
-    the first was freed: the memory of the training itself, which the table reports)."""
+    the first was freed: the memory of the training itself, which the table reports). A
+    glassnet process is made hot in between (glassnet.compiled: its kernels loaded, by one
+    more session), so that the warm session runs the tier the timed steps ran on."""
     impl, _ = _import_framework(fw, threads, torch_threads)
     x, y = impl.prepare(name, *W.make_data(name))
     kwargs = {"adam": adam} if fw == "torch" else {}
@@ -379,9 +383,13 @@ def child_memory(fw, name, steps, threads, adam, torch_threads=None):
             step()
 
     cold, _, _ = _peak_growth(session)
+    heated = hasattr(impl, "heat")
+    if heated:  # glassnet: the compiled tier the timed steps run on after their warm-up
+        impl.heat()
+        session()  # loads (or compiles) the kernels: set-up, like the cold session's
     warm, base, method = _peak_growth(session)
     print("MEM " + json.dumps({"peak_mb": warm / 1024, "cold_mb": cold / 1024, "base_mb": base / 1024,
-                               "method": method}))
+                               "method": method, "heated": heated}))
 
 
 # ---- the run ---------------------------------------------------------------------------------
@@ -510,7 +518,8 @@ def print_table(results, selected):
     print()
     print("ms: per training step (predict_*: per batch of 1024); ratio: median over paired rounds of "
           "torch ms / glassnet ms (>1: glassnet faster); floor: GEMM/conv FLOPs at the best GEMM speed seen; "
-          "MB: peak RSS growth over the model build and steps, fresh process per framework and workload; "
+          "MB: peak RSS growth over the model build and steps, fresh process per framework and workload "
+          "(glassnet hot, as timed); "
           "*: noisy (the per-round ratios' q3 > 1.5 x q1; rerun, or compare with --threads 1)")
     tiers = [f"{n}={r['glassnet_tier']}" for n, r in results.items() if r.get("glassnet_tier")]
     if tiers:
