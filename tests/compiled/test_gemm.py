@@ -64,3 +64,14 @@ def test_a_row_of_results_never_depends_on_the_other_rows():
     gemm.matmul(a, b, whole)
     gemm.matmul(a[11:28], b, part)
     np.testing.assert_array_equal(part, whole[11:28])
+
+
+def test_glassnet_gemm_0_keeps_numpy_products(monkeypatch):
+    from glassnet import compiled
+
+    for value, expected in (("0", False), ("1", gemm.avx512())):
+        monkeypatch.setenv("GLASSNET_GEMM", value)
+        monkeypatch.setitem(compiled._state, "tried", False)  # as in a fresh process
+        monkeypatch.setitem(compiled._state, "kernels", None)
+        kernels = compiled.load()
+        assert (kernels.gemm is gemm) is expected and (kernels.lstm_sequence is not None) is expected
