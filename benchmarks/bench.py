@@ -473,8 +473,9 @@ def run(args):
     print_table(results, selected)
     if args.json:
         Path(args.json).write_text(json.dumps({"gemm_gflops": gflops, "numpy_gemm_gflops": numpy_gflops,
-                                               "compiled_gemm_gflops": compiled_gflops or None, "threads": threads, "rounds": rounds,
-                                               "quick": quick, "results": results}, indent=2, default=str))
+                                               "compiled_gemm_gflops": compiled_gflops or None, "threads": threads,
+                                               "rounds": rounds, "quick": quick, "results": results},
+                                              indent=2, default=str))
     return results
 
 

@@ -32,8 +32,9 @@ def enabled():
 
 def load():
     """The kernels as a namespace (``dense``, ``update_rules``, ``lstm``, ``scatter``,
-    ``pooling``, and ``gemm`` and ``lstm_sequence``: None on a CPU without AVX-512), or None: numba is not installed, fails to import, or the user turned it
-    off. Imports once per process."""
+    ``pooling``, ``gemm`` and ``lstm_sequence``; the last two None on a CPU without AVX-512 or
+    with GLASSNET_GEMM=0), or None: numba is not installed, fails to import, or the user
+    turned it off. Imports once per process."""
     if not enabled():
         return None
     with _lock:  # the blocks of an op may ask from two threads at once

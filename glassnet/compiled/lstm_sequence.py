@@ -18,16 +18,11 @@ _JIT = dict(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
 
 @njit(**_JIT)
-def _tables(rows, width):
-    return np.arange(rows) * width, np.arange(width)
-
-
-@njit(**_JIT)
 def forward_sequence(Z, out, C, AC, us, mul, add, tmp, act_sigmoid):
     """For k = 0..T-1: tmp = out[k] @ us, then lstm.forward_step (Z[k] becomes the gates;
     C[k + 1], AC[k] and out[k + 1] are written)."""
     T, B, u = Z.shape[0], out.shape[1], out.shape[2]
-    h_rows, h_cols = _tables(B, u)
+    h_rows, h_cols = np.arange(B) * u, np.arange(u)  # the gemm's offset tables (gemm.py)
     u_rows = np.arange(u) * (4 * u)
     t_rows = np.arange(B) * (4 * u)
     us_flat, tmp_flat = us.reshape(u * 4 * u), tmp.reshape(B * 4 * u)
@@ -41,7 +36,7 @@ def backward_sequence(Z, AC, C, dh, g, dc, am, om, ut, act_sigmoid):
     """For k = T-1..0: lstm.backward_step (Z[k] becomes dz_k, dc becomes dc_{k-1}), then
     dh = dz_k @ ut (the gradient reaching h_{k-1})."""
     T, B, u = Z.shape[0], dh.shape[0], dh.shape[1]
-    z_rows, z_cols = _tables(B, 4 * u)
+    z_rows, z_cols = np.arange(B) * (4 * u), np.arange(4 * u)
     ut_rows = np.arange(4 * u) * u
     d_rows = np.arange(B) * u
     ut_flat, dh_flat = ut.reshape(4 * u * u), dh.reshape(B * u)
