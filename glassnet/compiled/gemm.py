@@ -194,13 +194,28 @@ def _flat_rows(x):
 
 def matmul(a, b, out, accumulate=False):
     """out (+)= a @ b for float32 2-D arrays; out C-contiguous with a multiple of 16 columns.
-    b is read by rows, so an F-contiguous b (a transposed weight) is copied first."""
+    b is read by rows, so an F-contiguous b (a transposed weight) is copied first. The shapes
+    are checked here: the kernel reads memory through its tables unchecked."""
+    _check_operands(a, b, out)
     flat_a, a_rows, a_cols = _flat_rows(a)
     b = np.ascontiguousarray(b)
     n = b.shape[1]
     gemm(flat_a, a_rows, a_cols, b.reshape(-1), offsets(b.shape[0], n), out.reshape(-1),
          offsets(out.shape[0], out.shape[1]), n, accumulate)
     return out
+
+
+def _check_operands(a, b, out):
+    if not (a.ndim == b.ndim == out.ndim == 2 and a.shape[1] == b.shape[0]
+            and out.shape == (a.shape[0], b.shape[1])):
+        raise ValueError(f"compiled gemm.matmul: expected a (m, k), b (k, n) and out (m, n), received "
+                         f"{a.shape}, {b.shape} and {out.shape}")
+    if not (a.dtype == b.dtype == out.dtype == np.float32):
+        raise TypeError(f"compiled gemm.matmul: expected float32 operands, received {a.dtype}, {b.dtype} "
+                        f"and {out.dtype}")
+    if out.shape[1] % LANES or not out.flags.c_contiguous:
+        raise ValueError(f"compiled gemm.matmul: out must be C-contiguous with a multiple of {LANES} "
+                         f"columns, received shape {out.shape} and strides {out.strides}")
 
 
 def avx512():

@@ -75,3 +75,21 @@ def test_glassnet_gemm_0_keeps_numpy_products(monkeypatch):
         monkeypatch.setitem(compiled._state, "kernels", None)
         kernels = compiled.load()
         assert (kernels.gemm is gemm) is expected and (kernels.lstm_sequence is not None) is expected
+
+
+@pytest.mark.parametrize("a,b,out,error", [
+    ((4, 3), (5, 16), (4, 16), ValueError),       # inner sizes differ
+    ((4, 3), (3, 16), (4, 32), ValueError),       # out of another shape
+    ((4, 3), (3, 20), (4, 20), ValueError),       # not a multiple of 16 columns
+    ((4, 3), (3, 16), "f", ValueError),           # out not C-contiguous: the result would be lost
+    ((4, 3), (3, 16), "float64", TypeError)])
+def test_bad_operands_are_refused(a, b, out, error):
+    x, y = np.zeros(a, np.float32), np.zeros(b, np.float32)
+    if out == "f":
+        out = np.zeros((16, 4), np.float32).T
+    elif out == "float64":
+        out = np.zeros((4, 16))
+    else:
+        out = np.zeros(out, np.float32)
+    with pytest.raises(error, match="compiled gemm.matmul"):
+        gemm.matmul(x, y, out)
