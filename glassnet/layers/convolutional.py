@@ -21,7 +21,7 @@ import numpy as np
 from glassnet import activations, constraints, initializers, ops, regularizers
 from glassnet.layers.core import fused_activation
 from glassnet.layers.layer import InputSpec, Layer, standardize_tuple
-from glassnet.ops.conv import deconv_output_length
+from glassnet.ops.conv_transpose import deconv_output_length
 
 _LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
 

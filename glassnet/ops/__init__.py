@@ -17,7 +17,8 @@ from glassnet.ops.shape import (
     pad, repeat, tile, flip,
 )
 from glassnet.ops.indexing import getitem, take
-from glassnet.ops.conv import conv, conv_transpose
+from glassnet.ops.conv import conv
+from glassnet.ops.conv_transpose import conv_transpose
 from glassnet.ops.pooling import max_pool, avg_pool
 from glassnet.ops.dropout import dropout
 from glassnet.ops.fused import matmul_bias_act, conv_bias_act
