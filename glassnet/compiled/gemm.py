@@ -132,7 +132,7 @@ _TILE_16 = _tile_intrinsic(12, 1)
 
 
 @njit(**_JIT)
-def gemm(a, a_rows, a_cols, b, b_rows, c, c_rows, n, accumulate, mc=MC_TILES):
+def gemm(a, a_rows, a_cols, b, b_rows, c, c_rows, n, accumulate):
     """c[c_rows[i] + j] (+)= sum_p a[a_rows[i] + a_cols[p]] * b[b_rows[p] + j] (see the module
     docstring); ``accumulate`` adds to c instead of overwriting it. n % 16 == 0."""
     m, k = a_rows.shape[0], a_cols.shape[0]
@@ -151,9 +151,9 @@ def gemm(a, a_rows, a_cols, b, b_rows, c, c_rows, n, accumulate, mc=MC_TILES):
     for p0 in range(0, k, KC):
         kc = min(KC, k - p0)
         acc = accumulate or p0 > 0
-        for ic in range(0, m, mc * mr):  # a block of A's rows that stays in L2 while B's columns pass
+        for ic in range(0, m, MC_TILES * mr):  # a block of A's rows that stays in L2 while B's columns pass
             for j0 in range(0, n, nv * LANES):
-                for i0 in range(ic, min(ic + mc * mr, m), mr):
+                for i0 in range(ic, min(ic + MC_TILES * mr, m), mr):
                     rows = min(mr, m - i0)
                     if nv == 4:
                         _TILE_64(a, a_rows, a_cols, b, b_rows, c, c_rows, i0, j0, p0, kc, rows, nv, acc)
